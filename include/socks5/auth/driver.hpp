@@ -1,0 +1,65 @@
+// The one driver that runs any auth state machine, and the reader for length-prefixed
+// messages, over any AsyncStream.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/read.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "socks5/auth/method.hpp"
+#include "socks5/detail/message_reader.hpp"
+
+namespace socks5 {
+
+namespace detail {
+inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+}
+
+// Runs `machine` to its end over `stream`. Reads only what the machine asks for, so the stream
+// holds exactly the octets that follow the negotiation.
+template <class Stream, class Machine>
+asio::awaitable<std::error_code> run_auth(Stream& stream, Machine& machine) {
+  for (;;) {
+    const auth_step step = machine.next();
+    switch (step.what) {
+      case auth_step::action::write: {
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(step.output.data(), step.output.size()),
+                                                  detail::use_tuple);
+        if (ec) co_return ec;
+        break;
+      }
+      case auth_step::action::read: {
+        // An empty read would make no progress: a machine asking for one is broken.
+        if (step.input.empty()) co_return errc::general_failure;
+        auto [ec, n] = co_await asio::async_read(stream, asio::buffer(step.input.data(), step.input.size()),
+                                                 detail::use_tuple);
+        if (ec) co_return ec;
+        break;
+      }
+      case auth_step::action::done: co_return std::error_code{};
+      case auth_step::action::fail: co_return step.error;
+    }
+  }
+}
+
+// Reads one message with an incremental parser (see wire/buffer.hpp), octet-exact.
+template <class Stream, std::size_t N, class Parser>
+asio::awaitable<decltype(std::declval<Parser>()(wire::bytes_view{}))> read_message(
+    Stream& stream, detail::message_reader<N>& reader, Parser parse) {
+  using result = decltype(parse(wire::bytes_view{}));
+  for (;;) {
+    auto r = parse(reader.data());
+    if (!r.incomplete()) co_return r;
+    const auto space = reader.prepare(r.size);
+    if (space.empty()) co_return result::fail(errc::truncated_message);
+    auto [ec, n] = co_await asio::async_read(stream, asio::buffer(space.data(), space.size()),
+                                             detail::use_tuple);
+    if (ec) co_return result::fail(ec);
+    reader.commit();
+  }
+}
+
+}  // namespace socks5

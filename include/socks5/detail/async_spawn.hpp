@@ -1,0 +1,48 @@
+// Runs a coroutine as an asynchronous operation that completes with (error_code, T), so any
+// completion token works (use_awaitable, as_tuple, callbacks) and per-operation cancellation
+// reaches the coroutine's awaited operations.
+#pragma once
+
+#include <exception>
+#include <system_error>
+#include <tuple>
+#include <utility>
+
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/this_coro.hpp>
+
+namespace socks5::detail {
+
+template <class T, class Executor, class Token>
+auto async_spawn(Executor ex, asio::awaitable<std::tuple<std::error_code, T>> op, Token&& token) {
+  return asio::async_initiate<Token, void(std::error_code, T)>(
+      [ex](auto handler, asio::awaitable<std::tuple<std::error_code, T>> op) mutable {
+        auto slot = asio::get_associated_cancellation_slot(handler);
+        auto handler_ex = asio::get_associated_executor(handler, ex);
+        asio::co_spawn(
+            ex, std::move(op),
+            asio::bind_cancellation_slot(
+                slot, asio::bind_executor(handler_ex, [h = std::move(handler)](
+                                                          std::exception_ptr e,
+                                                          std::tuple<std::error_code, T> r) mutable {
+                  // The coroutines report errors as values; an exception here is bad_alloc.
+                  if (e) std::rethrow_exception(e);
+                  std::apply(std::move(h), std::move(r));
+                })));
+      },
+      token, std::move(op));
+}
+
+// True when the awaiting operation was cancelled, even between two awaited operations.
+inline asio::awaitable<bool> cancelled() {
+  auto state = co_await asio::this_coro::cancellation_state;
+  co_return state.cancelled() != asio::cancellation_type::none;
+}
+
+}  // namespace socks5::detail

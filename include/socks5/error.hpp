@@ -1,0 +1,88 @@
+// Errors of the socks5 library: one enum, one category, and the conditions callers test for.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+namespace socks5 {
+
+// Values 1-8 are the RFC 1928 reply codes, so a reply maps to an error by value.
+enum class errc : int {
+  // Reply codes received from (or sent by) a proxy.
+  general_failure = 1,
+  not_allowed = 2,
+  network_unreachable = 3,
+  host_unreachable = 4,
+  connection_refused = 5,
+  ttl_expired = 6,
+  command_not_supported = 7,
+  address_type_not_supported = 8,
+  unknown_reply_code = 9,  // a REP outside 01-08
+
+  // Malformed input.
+  bad_version = 20,          // VER is not the one the message requires
+  no_methods = 21,           // NMETHODS is 0
+  bad_address_type = 22,     // ATYP is not 01, 03 or 04
+  empty_domain_name = 23,    // domain name length 0
+  bad_domain_name = 24,      // contains a NUL octet
+  domain_name_too_long = 25, // more than 255 octets (encoding only)
+  truncated_message = 26,    // input ends before the message does
+  trailing_data = 27,        // octets after the end of the message
+  bad_command = 28,          // CMD is not 01, 02 or 03
+  bad_reserved_field = 29,   // RSV is not zero
+  credential_too_long = 30,  // user name or password over 255 octets (encoding only)
+  fragmented_datagram = 31,  // UDP FRAG is not zero
+
+  // Negotiation.
+  no_acceptable_methods = 40,  // the server answered X'FF'
+  unoffered_method = 41,       // the server selected a method the client did not offer
+  auth_failed = 42,            // the peer rejected the credentials
+  auth_rejected_by_policy = 43,
+
+  // Server-side limits and timers.
+  handshake_timeout = 50,
+  idle_timeout = 51,
+  connection_limit = 52,
+  server_stopping = 53,
+};
+
+enum class condition : int {
+  auth_failure = 1,        // authentication did not succeed
+  protocol_violation = 2,  // the peer sent something the protocol does not allow
+  rejected_by_proxy = 3,   // the proxy answered with a failure reply code
+};
+
+const std::error_category& socks5_category() noexcept;
+const std::error_category& condition_category() noexcept;
+
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), socks5_category()}; }
+inline std::error_condition make_error_condition(condition c) noexcept {
+  return {static_cast<int>(c), condition_category()};
+}
+
+// RFC 1928 REP field values.
+enum class reply_code : std::uint8_t {
+  succeeded = 0x00,
+  general_failure = 0x01,
+  not_allowed = 0x02,
+  network_unreachable = 0x03,
+  host_unreachable = 0x04,
+  connection_refused = 0x05,
+  ttl_expired = 0x06,
+  command_not_supported = 0x07,
+  address_type_not_supported = 0x08,
+};
+
+// REP received from a proxy -> error (empty for 00).
+std::error_code error_from_reply(std::uint8_t rep) noexcept;
+
+// Any failure (ours, the network's, the resolver's) -> the REP a server sends for it.
+reply_code reply_for(const std::error_code& ec) noexcept;
+
+}  // namespace socks5
+
+template <>
+struct std::is_error_code_enum<socks5::errc> : std::true_type {};
+template <>
+struct std::is_error_condition_enum<socks5::condition> : std::true_type {};

@@ -1,0 +1,35 @@
+// Per-message protection negotiated by an authentication method (GSS-API, SSL): an I/O-free
+// transform between plaintext and the bodies of VER|TYPE|LEN frames.
+#pragma once
+
+#include <cstddef>
+#include <system_error>
+#include <vector>
+
+#include "socks5/wire/buffer.hpp"
+
+namespace socks5 {
+
+class protection {
+ public:
+  virtual ~protection() = default;
+
+  // The largest plaintext one frame may carry.
+  virtual std::size_t max_plaintext_size() const noexcept = 0;
+
+  // Appends the frame body (token) that carries `plain`.
+  virtual std::error_code wrap(wire::bytes_view plain, std::vector<wire::byte>& body) = 0;
+
+  // Takes one received frame and appends the plaintext it yields, if any. A frame type the
+  // method does not allow is a protocol error; the peer's orderly close is asio::error::eof.
+  virtual std::error_code unwrap(wire::byte type, wire::bytes_view body,
+                                 std::vector<wire::byte>& plain) = 0;
+
+  // Whole frames to send before closing the connection (none by default).
+  virtual std::error_code close(std::vector<wire::byte>& frames) {
+    (void)frames;
+    return {};
+  }
+};
+
+}  // namespace socks5

@@ -1,0 +1,143 @@
+// The SOCKS server: accept, negotiate a method by policy, authenticate, serve the request, relay.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "socks5/address.hpp"
+#include "socks5/auth/any_auth.hpp"
+#include "socks5/auth/no_auth.hpp"
+#include "socks5/error.hpp"
+#include "socks5/stream.hpp"
+#include "socks5/wire/request.hpp"
+
+namespace socks5 {
+
+using upstream_stream = stream<asio::ip::tcp::socket>;
+
+// What the server knows about a request when it asks the handler.
+struct request_context {
+  asio::ip::tcp::endpoint client;  // the peer's address
+  asio::ip::tcp::endpoint local;   // where it connected to
+  method_code method = method::no_auth;
+  std::string identity;  // the authenticated user; empty for no authentication
+  command cmd = command::connect;
+  address target;
+};
+
+// The handler's answer to a request.
+class decision {
+ public:
+  // Serve the request as asked.
+  static decision allow() { return decision(kind::allow); }
+  // Refuse with this reply code.
+  static decision deny(reply_code code = reply_code::not_allowed) {
+    decision d(kind::deny);
+    d.code_ = code;
+    return d;
+  }
+  // Connect somewhere else instead.
+  static decision redirect(address target) {
+    decision d(kind::redirect);
+    d.target_ = std::move(target);
+    return d;
+  }
+  // Relay to a stream the handler has connected itself (another proxy, say). Its local
+  // address is what the reply reports.
+  static decision use(upstream_stream upstream) {
+    decision d(kind::use);
+    d.upstream_.emplace(std::move(upstream));
+    return d;
+  }
+
+  enum class kind { allow, deny, redirect, use };
+  kind what() const noexcept { return kind_; }
+  reply_code code() const noexcept { return code_; }
+  const address& target() const noexcept { return target_; }
+  std::optional<upstream_stream>& upstream() noexcept { return upstream_; }
+
+ private:
+  explicit decision(kind k) : kind_(k) {}
+  kind kind_;
+  reply_code code_ = reply_code::not_allowed;
+  address target_;
+  std::optional<upstream_stream> upstream_;
+};
+
+// Called once per request on the session's executor; may await anything.
+using request_handler = std::function<asio::awaitable<decision>(const request_context&)>;
+
+// One finished session, for logging and accounting.
+struct session_record {
+  asio::ip::tcp::endpoint client;
+  std::optional<method_code> method;  // none when negotiation failed
+  std::string identity;
+  std::optional<command> cmd;
+  address target;                                   // as requested
+  std::optional<reply_code> reply;                  // what the server answered, if it got that far
+  std::uint64_t bytes_up = 0;                       // client -> target
+  std::uint64_t bytes_down = 0;                     // target -> client
+  std::chrono::steady_clock::duration duration{};
+  std::error_code error;                            // why it ended; empty for an orderly end
+
+  // "ok", "timeout", "auth-failed", "refused", "error", ...: a word for the log.
+  std::string outcome() const;
+};
+
+struct server_options {
+  // Offered methods in the server's order of preference: the first one the client also
+  // offers is selected; X'FF' when there is none.
+  std::vector<any_server_auth> methods{NoAuth::server{}};
+  // From accept to the reply: a client dripping octets is cut here, not kept alive by them.
+  std::chrono::milliseconds handshake_timeout = std::chrono::seconds(30);
+  // Connecting to the target (within the handshake deadline); expiry answers X'06'.
+  std::chrono::milliseconds connect_timeout = std::chrono::seconds(10);
+  // No data either way for this long ends a relay; zero disables it.
+  std::chrono::milliseconds idle_timeout = std::chrono::hours(1);
+  // Sessions beyond this are closed as soon as they are accepted; zero means no limit.
+  std::size_t max_connections = 16384;
+  // Per direction; bounds what a slow reader can make the server hold.
+  std::size_t relay_buffer_size = 64 * 1024;
+  // Decides each request; without one every request is served as asked.
+  request_handler handler;
+  // Called when a session ends.
+  std::function<void(const session_record&)> on_session_end;
+};
+
+class server {
+ public:
+  // Sessions run on strands of `ex`, so the io_context behind it may be run by many threads.
+  server(asio::any_io_executor ex, server_options options);
+  ~server();
+  server(const server&) = delete;
+  server& operator=(const server&) = delete;
+
+  // Binds and listens (before or after start()); port 0 picks a free port.
+  std::error_code listen(const asio::ip::tcp::endpoint& endpoint);
+  std::vector<asio::ip::tcp::endpoint> local_endpoints() const;
+
+  // Starts accepting on every listener.
+  void start();
+
+  // Stops accepting at once; running sessions get `grace` to finish, then are closed.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
+
+  std::size_t active_sessions() const noexcept;
+  std::uint64_t total_sessions() const noexcept;
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace socks5

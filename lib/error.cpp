@@ -1,0 +1,137 @@
+#include "socks5/error.hpp"
+
+#include <asio/error.hpp>
+
+namespace socks5 {
+namespace {
+
+class socks5_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "socks5"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::general_failure: return "general SOCKS server failure";
+      case errc::not_allowed: return "connection not allowed by ruleset";
+      case errc::network_unreachable: return "network unreachable";
+      case errc::host_unreachable: return "host unreachable";
+      case errc::connection_refused: return "connection refused";
+      case errc::ttl_expired: return "TTL expired";
+      case errc::command_not_supported: return "command not supported";
+      case errc::address_type_not_supported: return "address type not supported";
+      case errc::unknown_reply_code: return "unknown reply code";
+      case errc::bad_version: return "wrong protocol version";
+      case errc::no_methods: return "no authentication methods offered";
+      case errc::bad_address_type: return "unknown address type";
+      case errc::empty_domain_name: return "empty domain name";
+      case errc::bad_domain_name: return "domain name contains a NUL octet";
+      case errc::domain_name_too_long: return "domain name longer than 255 octets";
+      case errc::truncated_message: return "message truncated";
+      case errc::trailing_data: return "unexpected data after the message";
+      case errc::bad_command: return "unknown command";
+      case errc::bad_reserved_field: return "reserved field is not zero";
+      case errc::credential_too_long: return "user name or password longer than 255 octets";
+      case errc::fragmented_datagram: return "fragmented UDP datagram";
+      case errc::no_acceptable_methods: return "no acceptable authentication method";
+      case errc::unoffered_method: return "server selected a method that was not offered";
+      case errc::auth_failed: return "authentication failed";
+      case errc::auth_rejected_by_policy: return "authentication result rejected by policy";
+      case errc::handshake_timeout: return "handshake timed out";
+      case errc::idle_timeout: return "connection idle for too long";
+      case errc::connection_limit: return "connection limit reached";
+      case errc::server_stopping: return "server is stopping";
+    }
+    return "unknown socks5 error";
+  }
+
+  std::error_condition default_error_condition(int value) const noexcept override {
+    switch (static_cast<errc>(value)) {
+      case errc::general_failure:
+      case errc::not_allowed:
+      case errc::network_unreachable:
+      case errc::host_unreachable:
+      case errc::connection_refused:
+      case errc::ttl_expired:
+      case errc::command_not_supported:
+      case errc::address_type_not_supported:
+      case errc::unknown_reply_code: return condition::rejected_by_proxy;
+      case errc::no_acceptable_methods:
+      case errc::auth_failed:
+      case errc::auth_rejected_by_policy: return condition::auth_failure;
+      case errc::bad_version:
+      case errc::no_methods:
+      case errc::bad_address_type:
+      case errc::empty_domain_name:
+      case errc::bad_domain_name:
+      case errc::truncated_message:
+      case errc::trailing_data:
+      case errc::bad_command:
+      case errc::bad_reserved_field:
+      case errc::fragmented_datagram:
+      case errc::unoffered_method: return condition::protocol_violation;
+      default: return {value, *this};
+    }
+  }
+};
+
+class condition_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "socks5.condition"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<condition>(value)) {
+      case condition::auth_failure: return "authentication failure";
+      case condition::protocol_violation: return "protocol violation";
+      case condition::rejected_by_proxy: return "request rejected by the proxy";
+    }
+    return "unknown socks5 condition";
+  }
+};
+
+}  // namespace
+
+const std::error_category& socks5_category() noexcept {
+  static const socks5_category_impl instance;
+  return instance;
+}
+
+const std::error_category& condition_category() noexcept {
+  static const condition_category_impl instance;
+  return instance;
+}
+
+std::error_code error_from_reply(std::uint8_t rep) noexcept {
+  if (rep == 0) return {};
+  if (rep <= 8) return make_error_code(static_cast<errc>(rep));
+  return errc::unknown_reply_code;
+}
+
+reply_code reply_for(const std::error_code& ec) noexcept {
+  if (ec.category() == socks5_category()) {
+    const int v = ec.value();
+    if (v >= 1 && v <= 8) return static_cast<reply_code>(v);
+    switch (static_cast<errc>(v)) {
+      case errc::bad_command: return reply_code::command_not_supported;
+      case errc::bad_address_type: return reply_code::address_type_not_supported;
+      case errc::auth_rejected_by_policy: return reply_code::not_allowed;
+      case errc::handshake_timeout: return reply_code::ttl_expired;
+      default: return reply_code::general_failure;
+    }
+  }
+  // Name resolution failures: the host cannot be reached under that name.
+  if (ec.category() == asio::error::get_netdb_category() ||
+      ec.category() == asio::error::get_addrinfo_category())
+    return reply_code::host_unreachable;
+  if (ec == std::errc::connection_refused) return reply_code::connection_refused;
+  if (ec == std::errc::network_unreachable || ec == std::errc::network_down)
+    return reply_code::network_unreachable;
+  if (ec == std::errc::host_unreachable) return reply_code::host_unreachable;
+  if (ec == std::errc::timed_out) return reply_code::ttl_expired;
+  if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted)
+    return reply_code::not_allowed;
+  if (ec == std::errc::address_family_not_supported)
+    return reply_code::address_type_not_supported;
+  return reply_code::general_failure;
+}
+
+}  // namespace socks5

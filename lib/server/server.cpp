@@ -1,0 +1,158 @@
+#include "socks5/server.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+
+#include "session.hpp"
+
+namespace socks5 {
+
+using asio::ip::tcp;
+
+namespace {
+
+asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st, tcp::acceptor& acceptor) {
+  for (;;) {
+    // Each session gets a strand of its own, so a pool of threads can run the server.
+    const asio::any_io_executor session_ex = asio::make_strand(st->ex);
+    auto [ec, socket] = co_await acceptor.async_accept(session_ex, detail::use_tuple);
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec) {
+      // Out of descriptors or a connection that died in the backlog: keep serving the others.
+      if (ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system) {
+        asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
+        co_await pause.async_wait(detail::use_tuple);
+      }
+      continue;
+    }
+    const auto limit = st->options.max_connections;
+    if (limit != 0 && st->active.load() >= limit) {
+      std::error_code ignored;
+      socket.close(ignored);  // refused at once; the sessions already running are untouched
+      continue;
+    }
+    auto s = std::make_shared<session>(st, std::move(socket));
+    asio::co_spawn(s->get_executor(), s->run(), asio::detached);
+  }
+}
+
+}  // namespace
+
+void server::state::start_accepting(tcp::acceptor& acceptor) {
+  asio::co_spawn(strand, accept_loop(shared_from_this(), acceptor), asio::detached);
+}
+
+void server::state::session_started(session* s) {
+  ++active;
+  ++total;
+  std::lock_guard lock(mutex);
+  sessions.insert(s);
+}
+
+void server::state::session_finished() {
+  if (--active != 0) return;
+  asio::post(strand, [self = shared_from_this()] {
+    bool stopping;
+    {
+      std::lock_guard lock(self->mutex);
+      stopping = self->stopping;
+    }
+    // The last session is gone: a pending grace period has nothing left to wait for.
+    if (stopping && self->active.load() == 0) self->grace_timer.cancel();
+  });
+}
+
+void server::state::session_destroyed(session* s) {
+  std::lock_guard lock(mutex);
+  sessions.erase(s);
+}
+
+void server::state::close_all_sessions() {
+  std::vector<std::shared_ptr<session>> live;
+  {
+    std::lock_guard lock(mutex);
+    for (session* s : sessions)
+      if (auto p = s->weak_from_this().lock()) live.push_back(std::move(p));
+  }
+  for (auto& s : live) {
+    auto ex = s->get_executor();
+    asio::post(ex, [s] { s->close(errc::server_stopping); });
+  }
+}
+
+std::string session_record::outcome() const {
+  if (!error) return "ok";
+  if (error == errc::handshake_timeout || error == errc::idle_timeout || error == errc::ttl_expired)
+    return "timeout";
+  if (error == condition::auth_failure) return "auth-failed";
+  if (error == errc::server_stopping) return "stopped";
+  if (error == condition::protocol_violation) return "protocol-error";
+  if (reply && *reply != reply_code::succeeded) return "refused";
+  return "error";
+}
+
+server::server(asio::any_io_executor ex, server_options options)
+    : state_(std::make_shared<state>(std::move(ex), std::move(options))) {}
+
+server::~server() { stop(); }
+
+std::error_code server::listen(const tcp::endpoint& endpoint) {
+  auto acceptor = std::make_unique<tcp::acceptor>(state_->strand);
+  std::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return ec;
+  std::lock_guard lock(state_->mutex);
+  if (state_->stopping) return errc::server_stopping;
+  auto& a = *state_->acceptors.emplace_back(std::move(acceptor));
+  if (state_->started) state_->start_accepting(a);
+  return {};
+}
+
+std::vector<tcp::endpoint> server::local_endpoints() const {
+  std::vector<tcp::endpoint> out;
+  std::lock_guard lock(state_->mutex);
+  for (const auto& a : state_->acceptors) {
+    std::error_code ec;
+    auto ep = a->local_endpoint(ec);
+    if (!ec) out.push_back(ep);
+  }
+  return out;
+}
+
+void server::start() {
+  std::lock_guard lock(state_->mutex);
+  if (state_->started || state_->stopping) return;
+  state_->started = true;
+  for (auto& a : state_->acceptors) state_->start_accepting(*a);
+}
+
+void server::stop(std::chrono::milliseconds grace) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->stopping) return;
+    state_->stopping = true;
+  }
+  asio::post(state_->strand, [st = state_, grace] {
+    {
+      std::lock_guard lock(st->mutex);
+      for (auto& a : st->acceptors) {
+        std::error_code ignored;
+        a->close(ignored);
+      }
+    }
+    if (grace.count() <= 0 || st->active.load() == 0) return st->close_all_sessions();
+    st->grace_timer.expires_after(grace);
+    st->grace_timer.async_wait([st](std::error_code) { st->close_all_sessions(); });
+  });
+}
+
+std::size_t server::active_sessions() const noexcept { return state_->active.load(); }
+std::uint64_t server::total_sessions() const noexcept { return state_->total.load(); }
+
+}  // namespace socks5

@@ -1,0 +1,216 @@
+#include "session.hpp"
+
+#include <asio/connect.hpp>
+
+#include "socks5/auth/driver.hpp"
+#include "socks5/wire/request.hpp"
+
+namespace socks5 {
+
+using asio::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+session::session(std::shared_ptr<server::state> server, tcp::socket client)
+    : server_(std::move(server)),
+      client_(std::move(client)),
+      resolver_(client_.get_executor()),
+      outbound_(client_.get_executor()),
+      watchdog_(client_.get_executor()) {
+  std::error_code ec;
+  record_.client = context_.client = client_.next_layer().remote_endpoint(ec);
+  context_.local = client_.next_layer().local_endpoint(ec);
+  client_.next_layer().set_option(tcp::no_delay(true), ec);
+  server_->session_started(this);
+}
+
+session::~session() { server_->session_destroyed(this); }
+
+asio::awaitable<void> session::run() {
+  auto self = shared_from_this();
+  handshake_deadline_ = started_ + server_->options.handshake_timeout;
+  arm_watchdog(handshake_deadline_);
+
+  std::error_code ec = co_await serve();
+  if (forced_end_) ec = forced_end_;
+
+  stage_ = stage::done;
+  watchdog_.cancel();
+  close_stream(client_);
+  if (upstream_) close_stream(*upstream_);
+  record_.error = ec;
+  record_.bytes_up = counters_.a_to_b;
+  record_.bytes_down = counters_.b_to_a;
+  record_.duration = clock_type::now() - started_;
+  server_->session_finished();
+  if (server_->options.on_session_end) server_->options.on_session_end(record_);
+}
+
+void session::close(std::error_code why) {
+  if (stage_ == stage::done) return;
+  if (!forced_end_) forced_end_ = why;
+  resolver_.cancel();
+  std::error_code ignored;
+  outbound_.close(ignored);
+  close_stream(client_);
+  if (upstream_) close_stream(*upstream_);
+}
+
+void session::arm_watchdog(clock_type::time_point deadline) {
+  deadline_ = deadline;
+  watchdog_.expires_at(deadline);
+  watchdog_.async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec) self->on_watchdog();
+  });
+}
+
+void session::on_watchdog() {
+  const auto now = clock_type::now();
+  switch (stage_) {
+    case stage::done: return;
+    case stage::handshake:
+      if (now < deadline_) return arm_watchdog(deadline_);
+      return close(errc::handshake_timeout);
+    case stage::connecting:
+      if (now < deadline_) return arm_watchdog(deadline_);
+      // Only the attempt is abandoned: the client still gets its X'06' reply.
+      forced_end_ = errc::ttl_expired;
+      resolver_.cancel();
+      {
+        std::error_code ignored;
+        outbound_.close(ignored);
+      }
+      return;
+    case stage::relay: {
+      const auto idle = server_->options.idle_timeout;
+      if (idle.count() == 0) return;
+      const auto expiry = counters_.last_activity + idle;
+      if (now < expiry) return arm_watchdog(expiry);
+      return close(errc::idle_timeout);
+    }
+  }
+}
+
+asio::awaitable<std::error_code> session::serve() {
+  if (auto ec = co_await negotiate()) co_return ec;
+
+  detail::message_reader<sizeof(wire::request_buffer)> reader;
+  auto request = co_await read_message(client_, reader, wire::parse_request);
+  if (request.invalid()) {
+    // A malformed request is answered (07 for CMD, 08 for ATYP, else 01); a broken
+    // connection is not.
+    if (request.error.category() == socks5_category())
+      co_await send_reply(reply_for(request.error), {});
+    co_return request.error;
+  }
+  record_.cmd = context_.cmd = request.value.cmd;
+  record_.target = context_.target = request.value.target;
+
+  address target = context_.target;
+  if (server_->options.handler) {
+    decision d = co_await server_->options.handler(context_);
+    if (forced_end_) co_return forced_end_;
+    switch (d.what()) {
+      case decision::kind::allow: break;
+      case decision::kind::deny:
+        co_await send_reply(d.code(), {});
+        co_return error_from_reply(static_cast<std::uint8_t>(d.code()));
+      case decision::kind::redirect: target = d.target(); break;
+      case decision::kind::use: upstream_ = std::move(*d.upstream()); break;
+    }
+  }
+
+  if (context_.cmd != command::connect) {
+    co_await send_reply(reply_code::command_not_supported, {});
+    co_return errc::command_not_supported;
+  }
+
+  if (!upstream_) {
+    if (auto ec = co_await open_upstream(target)) {
+      co_await send_reply(reply_for(ec), {});
+      co_return ec;
+    }
+  }
+
+  std::error_code ec;
+  const address bound(upstream_->next_layer().local_endpoint(ec));
+  if (auto write_ec = co_await send_reply(reply_code::succeeded, bound)) co_return write_ec;
+
+  stage_ = stage::relay;
+  counters_.last_activity = clock_type::now();
+  if (server_->options.idle_timeout.count() > 0)
+    arm_watchdog(counters_.last_activity + server_->options.idle_timeout);
+  else
+    watchdog_.cancel();
+  relay_options options;
+  options.buffer_size = server_->options.relay_buffer_size;
+  co_return co_await relay(client_, *upstream_, counters_, options);
+}
+
+asio::awaitable<std::error_code> session::negotiate() {
+  detail::message_reader<2 + 255> reader;
+  auto greeting = co_await read_message(client_.next_layer(), reader, wire::parse_method_request);
+  if (greeting.invalid()) co_return greeting.error;
+
+  // The server's order of preference decides; never anything outside the configured list.
+  const any_server_auth* chosen = nullptr;
+  for (const auto& side : server_->options.methods) {
+    for (method_code offered : greeting.value.methods)
+      if (offered == side.code()) chosen = &side;
+    if (chosen) break;
+  }
+  const auto selection =
+      wire::encode(wire::method_selection{chosen ? chosen->code() : method::no_acceptable});
+  auto [write_ec, n] = co_await asio::async_write(
+      client_.next_layer(), asio::buffer(selection.data(), selection.size()), detail::use_tuple);
+  if (write_ec) co_return write_ec;
+  if (!chosen) co_return errc::no_acceptable_methods;
+
+  record_.method = context_.method = chosen->code();
+  auto machine = chosen->start(server_auth_context{context_.client});
+  if (auto ec = co_await run_auth(client_.next_layer(), *machine)) co_return ec;
+  record_.identity = context_.identity = machine->identity();
+  co_return std::error_code{};
+}
+
+asio::awaitable<std::error_code> session::send_reply(reply_code code, const address& bound) {
+  record_.reply = code;
+  wire::reply_buffer out;
+  if (auto ec = wire::encode(wire::reply{static_cast<wire::byte>(code), bound}, out)) co_return ec;
+  auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out.data(), out.size()), detail::use_tuple);
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> session::open_upstream(const address& target) {
+  stage_ = stage::connecting;
+  arm_watchdog(std::min(handshake_deadline_, clock_type::now() + server_->options.connect_timeout));
+
+  std::error_code ec;
+  if (target.is_domain()) {
+    auto [resolve_ec, endpoints] = co_await resolver_.async_resolve(
+        target.domain_name(), std::to_string(target.port()), detail::use_tuple);
+    ec = resolve_ec;
+    if (!ec) {
+      // Every resolved address is tried in turn; the last failure is the one reported.
+      auto [connect_ec, ep] = co_await asio::async_connect(outbound_, endpoints, detail::use_tuple);
+      ec = connect_ec;
+    }
+  } else {
+    const auto ep = target.tcp_endpoint();
+    outbound_.open(ep.protocol(), ec);
+    if (!ec) {
+      auto [connect_ec] = co_await outbound_.async_connect(ep, detail::use_tuple);
+      ec = connect_ec;
+    }
+  }
+  if (forced_end_) co_return forced_end_;  // the connect timer or stop() cut it short
+  if (ec) co_return ec;
+
+  outbound_.set_option(tcp::no_delay(true), ec);
+  upstream_.emplace(std::move(outbound_));
+  outbound_ = tcp::socket(client_.get_executor());
+  stage_ = stage::handshake;
+  arm_watchdog(handshake_deadline_);
+  co_return std::error_code{};
+}
+
+}  // namespace socks5

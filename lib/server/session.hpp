@@ -1,0 +1,53 @@
+// One client connection, from accept to the end of its relay.
+#pragma once
+
+#include <memory>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+
+#include "socks5/relay.hpp"
+#include "state.hpp"
+
+namespace socks5 {
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(std::shared_ptr<server::state> server, asio::ip::tcp::socket client);
+  ~session();
+
+  asio::awaitable<void> run();
+  asio::any_io_executor get_executor() { return client_.get_executor(); }
+
+  // Ends the session at once; runs on the session's executor.
+  void close(std::error_code why);
+
+ private:
+  enum class stage { handshake, connecting, relay, done };
+
+  asio::awaitable<std::error_code> serve();
+  asio::awaitable<std::error_code> negotiate();
+  asio::awaitable<std::error_code> send_reply(reply_code code, const address& bound);
+  asio::awaitable<std::error_code> open_upstream(const address& target);
+
+  void arm_watchdog(std::chrono::steady_clock::time_point deadline);
+  void on_watchdog();
+
+  std::shared_ptr<server::state> server_;
+  stream<asio::ip::tcp::socket> client_;
+  asio::ip::tcp::resolver resolver_;
+  asio::ip::tcp::socket outbound_;  // while connecting
+  std::optional<upstream_stream> upstream_;
+  asio::steady_timer watchdog_;
+
+  stage stage_ = stage::handshake;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point handshake_deadline_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::error_code forced_end_;  // set when a timer or stop() ended the session
+  relay_counters counters_;
+  session_record record_;
+  request_context context_;
+};
+
+}  // namespace socks5

@@ -1,0 +1,44 @@
+// Shared state of one server: its listeners, options and live sessions.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <unordered_set>
+#include <vector>
+
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+
+#include "socks5/server.hpp"
+
+namespace socks5 {
+
+class session;
+
+struct server::state : std::enable_shared_from_this<server::state> {
+  state(asio::any_io_executor executor, server_options opts)
+      : ex(std::move(executor)), strand(asio::make_strand(ex)), options(std::move(opts)), grace_timer(strand) {}
+
+  void start_accepting(asio::ip::tcp::acceptor& acceptor);
+  void session_started(session* s);
+  void session_finished();
+  void session_destroyed(session* s);
+  void close_all_sessions();
+
+  asio::any_io_executor ex;
+  asio::strand<asio::any_io_executor> strand;  // listeners and the grace timer live here
+  const server_options options;
+
+  std::mutex mutex;  // guards everything below that is not atomic
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
+  std::unordered_set<session*> sessions;
+  bool started = false;
+  bool stopping = false;
+  asio::steady_timer grace_timer;  // strand only
+
+  std::atomic<std::size_t> active{0};
+  std::atomic<std::uint64_t> total{0};
+};
+
+}  // namespace socks5

@@ -1,0 +1,70 @@
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include <asio/error.hpp>
+
+#include "socks5/error.hpp"
+
+using namespace socks5;
+
+TEST_CASE("the category is named socks5 and every code has its own message") {
+  const std::error_code ec = errc::host_unreachable;
+  CHECK(std::string(ec.category().name()) == "socks5");
+  CHECK(ec.message() == "host unreachable");
+  const errc all[] = {errc::general_failure, errc::not_allowed, errc::network_unreachable,
+                      errc::host_unreachable, errc::connection_refused, errc::ttl_expired,
+                      errc::command_not_supported, errc::address_type_not_supported,
+                      errc::unknown_reply_code, errc::bad_version, errc::no_methods,
+                      errc::bad_address_type, errc::empty_domain_name, errc::bad_domain_name,
+                      errc::domain_name_too_long, errc::truncated_message, errc::trailing_data,
+                      errc::bad_command, errc::bad_reserved_field, errc::credential_too_long,
+                      errc::fragmented_datagram, errc::no_acceptable_methods, errc::unoffered_method,
+                      errc::auth_failed, errc::auth_rejected_by_policy, errc::handshake_timeout,
+                      errc::idle_timeout, errc::connection_limit, errc::server_stopping};
+  std::set<std::string> messages;
+  for (auto e : all) {
+    const std::error_code code = e;
+    CHECK(code.message() != "unknown socks5 error");
+    messages.insert(code.message());
+  }
+  CHECK(messages.size() == std::size(all));
+}
+
+TEST_CASE("reply codes 01-08 map to errors and back") {
+  CHECK_FALSE(error_from_reply(0x00));
+  for (int rep = 1; rep <= 8; ++rep) {
+    const auto ec = error_from_reply(static_cast<std::uint8_t>(rep));
+    CHECK(ec.category() == socks5_category());
+    CHECK(ec.value() == rep);
+    CHECK(static_cast<int>(reply_for(ec)) == rep);
+    CHECK(ec == condition::rejected_by_proxy);
+  }
+  CHECK(error_from_reply(0x09) == errc::unknown_reply_code);
+  CHECK(error_from_reply(0xff) == errc::unknown_reply_code);
+}
+
+TEST_CASE("system and resolver errors map to the reply a server sends") {
+  CHECK(reply_for(std::make_error_code(std::errc::connection_refused)) == reply_code::connection_refused);
+  CHECK(reply_for(std::make_error_code(std::errc::network_unreachable)) == reply_code::network_unreachable);
+  CHECK(reply_for(std::make_error_code(std::errc::host_unreachable)) == reply_code::host_unreachable);
+  CHECK(reply_for(std::make_error_code(std::errc::timed_out)) == reply_code::ttl_expired);
+  CHECK(reply_for(asio::error::host_not_found) == reply_code::host_unreachable);
+  CHECK(reply_for(asio::error::host_not_found_try_again) == reply_code::host_unreachable);
+  CHECK(reply_for(errc::bad_command) == reply_code::command_not_supported);
+  CHECK(reply_for(errc::bad_address_type) == reply_code::address_type_not_supported);
+  CHECK(reply_for(errc::bad_version) == reply_code::general_failure);
+  CHECK(reply_for(std::make_error_code(std::errc::no_buffer_space)) == reply_code::general_failure);
+}
+
+TEST_CASE("conditions: auth failure, protocol violation, rejected by proxy") {
+  CHECK(std::error_code(errc::auth_failed) == condition::auth_failure);
+  CHECK(std::error_code(errc::no_acceptable_methods) == condition::auth_failure);
+  CHECK(std::error_code(errc::bad_version) == condition::protocol_violation);
+  CHECK(std::error_code(errc::trailing_data) == condition::protocol_violation);
+  CHECK(std::error_code(errc::unoffered_method) == condition::protocol_violation);
+  CHECK(std::error_code(errc::connection_refused) == condition::rejected_by_proxy);
+  CHECK(std::error_code(errc::connection_refused) != condition::auth_failure);
+  CHECK(std::error_code(errc::handshake_timeout) != condition::protocol_violation);
+  CHECK(std::string(std::error_condition(condition::auth_failure).category().name()) == "socks5.condition");
+}
