@@ -19,8 +19,8 @@ asio::awaitable<std::tuple<std::error_code, asio::ip::tcp::socket>> dial(asio::a
   using result = std::tuple<std::error_code, asio::ip::tcp::socket>;
   asio::ip::tcp::socket socket(ex);
   asio::ip::tcp::resolver resolver(ex);
-  auto [resolve_ec, endpoints] =
-      co_await resolver.async_resolve(host, std::to_string(port), detail::use_tuple);
+  const std::string service = std::to_string(port);
+  auto [resolve_ec, endpoints] = co_await resolver.async_resolve(host, service, detail::use_tuple);
   if (resolve_ec) co_return result{resolve_ec, std::move(socket)};
   auto [connect_ec, ep] = co_await asio::async_connect(socket, endpoints, detail::use_tuple);
   if (connect_ec) co_return result{connect_ec, std::move(socket)};
@@ -37,7 +37,8 @@ asio::awaitable<detail::handshake_result<asio::ip::tcp::socket>> client::connect
     co_return detail::handshake_result<asio::ip::tcp::socket>{
         ec, stream<asio::ip::tcp::socket>(std::move(socket))};
   }
-  auto result = co_await detail::connect_through(std::move(socket), std::move(target), std::move(options));
+  auto result =
+      co_await detail::connect_through(std::move(socket), std::move(target), std::move(options));
   co_return result;
 }
 

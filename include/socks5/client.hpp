@@ -93,8 +93,8 @@ asio::awaitable<std::tuple<std::error_code, address>> localize(Executor ex, addr
   using result = std::tuple<std::error_code, address>;
   if (mode != resolve_mode::local || !target.is_domain()) co_return result{std::error_code{}, std::move(target)};
   asio::ip::tcp::resolver resolver(ex);
-  auto [ec, results] =
-      co_await resolver.async_resolve(target.domain_name(), std::to_string(target.port()), use_tuple);
+  const std::string service = std::to_string(target.port());
+  auto [ec, results] = co_await resolver.async_resolve(target.domain_name(), service, use_tuple);
   if (ec) co_return result{ec, std::move(target)};
   if (results.empty()) co_return result{asio::error::host_not_found, std::move(target)};
   co_return result{std::error_code{}, address(results.begin()->endpoint())};
@@ -105,13 +105,16 @@ asio::awaitable<handshake_result<NextLayer>> connect_through(NextLayer next, add
                                                              client_options opts) {
   if (auto ec = wire::validate(target))
     co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next))};
-  auto [resolve_ec, dst] = co_await localize(next.get_executor(), std::move(target), opts.resolution);
+  // Awaited expressions hold no temporaries with destructors: GCC 12 may destroy them twice.
+  auto ex = next.get_executor();
+  auto [resolve_ec, dst] = co_await localize(ex, std::move(target), opts.resolution);
   if (resolve_ec) co_return handshake_result<NextLayer>{resolve_ec, stream<NextLayer>(std::move(next))};
 
   auto negotiated = co_await negotiate(std::move(next), opts);
   if (std::get<0>(negotiated)) co_return negotiated;
   auto& s = std::get<1>(negotiated);
-  auto [ec, reply] = co_await exchange_request(s, wire::request{command::connect, std::move(dst)});
+  const wire::request request{command::connect, std::move(dst)};
+  auto [ec, reply] = co_await exchange_request(s, request);
   std::get<0>(negotiated) = ec;
   co_return negotiated;
 }
@@ -141,7 +144,7 @@ class client {
   // Completes with (error_code, socks5::stream<asio::ip::tcp::socket>).
   // The operation keeps its own copy of the options: the client may go away meanwhile.
   template <class Token>
-  auto async_connect(address target, Token&& token) {
+  auto async_connect(address target, Token&& token) const {
     return detail::async_spawn<stream<asio::ip::tcp::socket>>(
         ex_, connect(ex_, proxy_host_, proxy_port_, options_, std::move(target)),
         std::forward<Token>(token));

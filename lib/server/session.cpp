@@ -99,7 +99,7 @@ asio::awaitable<std::error_code> session::serve() {
     // A malformed request is answered (07 for CMD, 08 for ATYP, else 01); a broken
     // connection is not.
     if (request.error.category() == socks5_category())
-      co_await send_reply(reply_for(request.error), {});
+      co_await send_failure(reply_for(request.error));
     co_return request.error;
   }
   record_.cmd = context_.cmd = request.value.cmd;
@@ -112,7 +112,7 @@ asio::awaitable<std::error_code> session::serve() {
     switch (d.what()) {
       case decision::kind::allow: break;
       case decision::kind::deny:
-        co_await send_reply(d.code(), {});
+        co_await send_failure(d.code());
         co_return error_from_reply(static_cast<std::uint8_t>(d.code()));
       case decision::kind::redirect: target = d.target(); break;
       case decision::kind::use: upstream_ = std::move(*d.upstream()); break;
@@ -120,13 +120,13 @@ asio::awaitable<std::error_code> session::serve() {
   }
 
   if (context_.cmd != command::connect) {
-    co_await send_reply(reply_code::command_not_supported, {});
+    co_await send_failure(reply_code::command_not_supported);
     co_return errc::command_not_supported;
   }
 
   if (!upstream_) {
     if (auto ec = co_await open_upstream(target)) {
-      co_await send_reply(reply_for(ec), {});
+      co_await send_failure(reply_for(ec));
       co_return ec;
     }
   }
@@ -143,7 +143,8 @@ asio::awaitable<std::error_code> session::serve() {
     watchdog_.cancel();
   relay_options options;
   options.buffer_size = server_->options.relay_buffer_size;
-  co_return co_await relay(client_, *upstream_, counters_, options);
+  const std::error_code relay_ec = co_await relay(client_, *upstream_, counters_, options);
+  co_return relay_ec;
 }
 
 asio::awaitable<std::error_code> session::negotiate() {
@@ -180,14 +181,21 @@ asio::awaitable<std::error_code> session::send_reply(reply_code code, const addr
   co_return ec;
 }
 
+asio::awaitable<std::error_code> session::send_failure(reply_code code) {
+  const address none;
+  const std::error_code ec = co_await send_reply(code, none);
+  co_return ec;
+}
+
 asio::awaitable<std::error_code> session::open_upstream(const address& target) {
   stage_ = stage::connecting;
   arm_watchdog(std::min(handshake_deadline_, clock_type::now() + server_->options.connect_timeout));
 
   std::error_code ec;
   if (target.is_domain()) {
-    auto [resolve_ec, endpoints] = co_await resolver_.async_resolve(
-        target.domain_name(), std::to_string(target.port()), detail::use_tuple);
+    const std::string service = std::to_string(target.port());
+    auto [resolve_ec, endpoints] =
+        co_await resolver_.async_resolve(target.domain_name(), service, detail::use_tuple);
     ec = resolve_ec;
     if (!ec) {
       // Every resolved address is tried in turn; the last failure is the one reported.

@@ -28,6 +28,7 @@ class session : public std::enable_shared_from_this<session> {
   asio::awaitable<std::error_code> serve();
   asio::awaitable<std::error_code> negotiate();
   asio::awaitable<std::error_code> send_reply(reply_code code, const address& bound);
+  asio::awaitable<std::error_code> send_failure(reply_code code);  // BND is 0.0.0.0:0
   asio::awaitable<std::error_code> open_upstream(const address& target);
 
   void arm_watchdog(std::chrono::steady_clock::time_point deadline);

@@ -18,9 +18,16 @@ T run(asio::io_context& ctx, asio::awaitable<T> op,
   std::optional<T> result;
   std::exception_ptr error;
   bool finished = false;
-  asio::co_spawn(ctx, std::move(op), [&](std::exception_ptr e, T value) {
+  // Through an optional: co_spawn wants a default-constructible result.
+  auto wrapped = [](asio::awaitable<T> inner) -> asio::awaitable<std::optional<T>> {
+    T result = co_await std::move(inner);
+    std::optional<T> out;
+    out.emplace(std::move(result));
+    co_return out;
+  };
+  asio::co_spawn(ctx, wrapped(std::move(op)), [&](std::exception_ptr e, std::optional<T> value) {
     error = e;
-    if (!e) result.emplace(std::move(value));
+    if (!e) result = std::move(value);
     finished = true;
   });
   const auto deadline = std::chrono::steady_clock::now() + limit;

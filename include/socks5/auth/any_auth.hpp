@@ -65,16 +65,18 @@ class any_side {
 // Any client side of any AuthMethod.
 class any_client_auth : public detail::any_side<client_auth_context> {
  public:
-  template <ClientAuthSide Side>
-    requires(!std::is_same_v<std::remove_cvref_t<Side>, any_client_auth>)
+  // The self check comes first: it keeps copying from asking whether a copy is a side.
+  template <class Side>
+    requires(!std::is_same_v<std::remove_cvref_t<Side>, any_client_auth>) && ClientAuthSide<Side>
   any_client_auth(Side side) : any_side(std::move(side)) {}
 };
 
 // Any server side of any AuthMethod.
 class any_server_auth : public detail::any_side<server_auth_context> {
  public:
-  template <ServerAuthSide Side>
-    requires(!std::is_same_v<std::remove_cvref_t<Side>, any_server_auth>)
+  // The self check comes first: it keeps copying from asking whether a copy is a side.
+  template <class Side>
+    requires(!std::is_same_v<std::remove_cvref_t<Side>, any_server_auth>) && ServerAuthSide<Side>
   any_server_auth(Side side) : any_side(std::move(side)) {}
 };
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <exception>
+#include <optional>
 #include <system_error>
 #include <tuple>
 #include <utility>
@@ -19,21 +20,31 @@
 
 namespace socks5::detail {
 
+// co_spawn needs a default-constructible result, which streams are not: carry it in an optional.
+template <class R>
+asio::awaitable<std::optional<R>> as_optional(asio::awaitable<R> op) {
+  R result = co_await std::move(op);
+  std::optional<R> out;
+  out.emplace(std::move(result));
+  co_return out;
+}
+
 template <class T, class Executor, class Token>
 auto async_spawn(Executor ex, asio::awaitable<std::tuple<std::error_code, T>> op, Token&& token) {
+  using result = std::tuple<std::error_code, T>;
   return asio::async_initiate<Token, void(std::error_code, T)>(
-      [ex](auto handler, asio::awaitable<std::tuple<std::error_code, T>> op) mutable {
+      [ex](auto handler, asio::awaitable<result> op) mutable {
         auto slot = asio::get_associated_cancellation_slot(handler);
         auto handler_ex = asio::get_associated_executor(handler, ex);
         asio::co_spawn(
-            ex, std::move(op),
+            ex, as_optional(std::move(op)),
             asio::bind_cancellation_slot(
                 slot, asio::bind_executor(handler_ex, [h = std::move(handler)](
                                                           std::exception_ptr e,
-                                                          std::tuple<std::error_code, T> r) mutable {
+                                                          std::optional<result> r) mutable {
                   // The coroutines report errors as values; an exception here is bad_alloc.
                   if (e) std::rethrow_exception(e);
-                  std::apply(std::move(h), std::move(r));
+                  std::apply(std::move(h), std::move(*r));
                 })));
       },
       token, std::move(op));

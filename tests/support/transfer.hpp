@@ -1,0 +1,58 @@
+// Sends a payload through any stream while reading back what returns, concurrently, and
+// returns the digest of what came back.
+#pragma once
+
+#include <asio/experimental/awaitable_operators.hpp>
+
+#include "digest.hpp"
+#include "socks5/relay.hpp"
+
+namespace test {
+
+template <class Stream>
+asio::awaitable<std::error_code> send_all_then_half_close(Stream& s, const std::vector<char>& data) {
+  std::size_t at = 0;
+  while (at < data.size()) {
+    const std::size_t chunk = std::min<std::size_t>(data.size() - at, 256 * 1024);
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(data.data() + at, chunk), socks5::detail::use_tuple);
+    if (ec) co_return ec;
+    at += n;
+  }
+  co_await socks5::async_shutdown_send(s);
+  co_return std::error_code{};
+}
+
+struct received {
+  std::error_code error;
+  std::size_t size = 0;
+  digest hash{};
+};
+
+template <class Stream>
+asio::awaitable<received> receive_to_eof(Stream& s) {
+  received r;
+  hasher h;
+  std::vector<char> buf(64 * 1024);
+  for (;;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), socks5::detail::use_tuple);
+    h.update(buf.data(), n);
+    r.size += n;
+    if (ec) {
+      if (ec != asio::error::eof) r.error = ec;
+      break;
+    }
+  }
+  r.hash = h.final();
+  co_return r;
+}
+
+// Round trip through an echo: everything sent must come back, then end of stream.
+template <class Stream>
+asio::awaitable<received> echo_round_trip(Stream& s, const std::vector<char>& data) {
+  using namespace asio::experimental::awaitable_operators;
+  auto [send_ec, got] = co_await (send_all_then_half_close(s, data) && receive_to_eof(s));
+  if (send_ec && !got.error) got.error = send_ec;
+  co_return got;
+}
+
+}  // namespace test
