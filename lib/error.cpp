@@ -122,14 +122,22 @@ reply_code reply_for(const std::error_code& ec) noexcept {
   if (ec.category() == asio::error::get_netdb_category() ||
       ec.category() == asio::error::get_addrinfo_category())
     return reply_code::host_unreachable;
-  if (ec == std::errc::connection_refused) return reply_code::connection_refused;
-  if (ec == std::errc::network_unreachable || ec == std::errc::network_down)
+  // Asio 1.22's system category does not map to std::errc conditions: test both forms.
+  auto is = [&ec](asio::error::basic_errors asio_value, std::errc std_value) {
+    return ec == asio_value || ec == std_value;
+  };
+  if (is(asio::error::connection_refused, std::errc::connection_refused))
+    return reply_code::connection_refused;
+  if (is(asio::error::network_unreachable, std::errc::network_unreachable) ||
+      is(asio::error::network_down, std::errc::network_down))
     return reply_code::network_unreachable;
-  if (ec == std::errc::host_unreachable) return reply_code::host_unreachable;
-  if (ec == std::errc::timed_out) return reply_code::ttl_expired;
-  if (ec == std::errc::permission_denied || ec == std::errc::operation_not_permitted)
+  if (is(asio::error::host_unreachable, std::errc::host_unreachable))
+    return reply_code::host_unreachable;
+  if (is(asio::error::timed_out, std::errc::timed_out)) return reply_code::ttl_expired;
+  if (is(asio::error::access_denied, std::errc::permission_denied) ||
+      ec == std::errc::operation_not_permitted)
     return reply_code::not_allowed;
-  if (ec == std::errc::address_family_not_supported)
+  if (is(asio::error::address_family_not_supported, std::errc::address_family_not_supported))
     return reply_code::address_type_not_supported;
   return reply_code::general_failure;
 }

@@ -21,7 +21,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st, tcp::accept
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors or a connection that died in the backlog: keep serving the others.
-      if (ec == std::errc::too_many_files_open || ec == std::errc::too_many_files_open_in_system) {
+      if (ec == asio::error::no_descriptors || ec.value() == ENFILE) {
         asio::steady_timer pause(acceptor.get_executor(), std::chrono::milliseconds(50));
         co_await pause.async_wait(detail::use_tuple);
       }

@@ -50,6 +50,12 @@ TEST_CASE("system and resolver errors map to the reply a server sends") {
   CHECK(reply_for(std::make_error_code(std::errc::host_unreachable)) == reply_code::host_unreachable);
   CHECK(reply_for(std::make_error_code(std::errc::timed_out)) == reply_code::ttl_expired);
   CHECK(reply_for(asio::error::host_not_found) == reply_code::host_unreachable);
+  // What sockets actually report: Asio's own system category.
+  CHECK(reply_for(asio::error::connection_refused) == reply_code::connection_refused);
+  CHECK(reply_for(asio::error::network_unreachable) == reply_code::network_unreachable);
+  CHECK(reply_for(asio::error::host_unreachable) == reply_code::host_unreachable);
+  CHECK(reply_for(asio::error::timed_out) == reply_code::ttl_expired);
+  CHECK(reply_for(asio::error::access_denied) == reply_code::not_allowed);
   CHECK(reply_for(asio::error::host_not_found_try_again) == reply_code::host_unreachable);
   CHECK(reply_for(errc::bad_command) == reply_code::command_not_supported);
   CHECK(reply_for(errc::bad_address_type) == reply_code::address_type_not_supported);
