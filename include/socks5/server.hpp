@@ -10,7 +10,10 @@
 #include <vector>
 
 #include <asio/any_io_executor.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/post.hpp>
 #include <asio/ip/tcp.hpp>
 
 #include "socks5/address.hpp"
@@ -131,12 +134,28 @@ class server {
   // Stops accepting at once; running sessions get `grace` to finish, then are closed.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
+  // Same as stop(), completing with void() once the last session has ended.
+  template <class Token>
+  auto async_stop(std::chrono::milliseconds grace, Token&& token) {
+    return asio::async_initiate<Token, void()>(
+        [this, grace](auto handler) {
+          auto ex = asio::get_associated_executor(handler, executor());
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          when_stopped([ex, shared]() mutable { asio::post(ex, [shared] { (*shared)(); }); });
+          stop(grace);
+        },
+        token);
+  }
+
   std::size_t active_sessions() const noexcept;
   std::uint64_t total_sessions() const noexcept;
 
   struct state;
 
  private:
+  asio::any_io_executor executor() const;
+  void when_stopped(std::function<void()> callback);
+
   std::shared_ptr<state> state_;
 };
 

@@ -53,15 +53,20 @@ void server::state::session_started(session* s) {
 
 void server::state::session_finished() {
   if (--active != 0) return;
-  asio::post(strand, [self = shared_from_this()] {
-    bool stopping;
-    {
-      std::lock_guard lock(self->mutex);
-      stopping = self->stopping;
-    }
-    // The last session is gone: a pending grace period has nothing left to wait for.
-    if (stopping && self->active.load() == 0) self->grace_timer.cancel();
-  });
+  asio::post(strand, [self = shared_from_this()] { self->check_stopped(); });
+}
+
+void server::state::check_stopped() {
+  std::vector<std::function<void()>> callbacks;
+  {
+    std::lock_guard lock(mutex);
+    if (!stopping || stopped || active.load() != 0) return;
+    stopped = true;
+    callbacks.swap(stop_callbacks);
+  }
+  // The last session is gone: a pending grace period has nothing left to wait for.
+  grace_timer.cancel();
+  for (auto& c : callbacks) c();
 }
 
 void server::state::session_destroyed(session* s) {
@@ -89,6 +94,8 @@ std::string session_record::outcome() const {
   if (error == condition::auth_failure) return "auth-failed";
   if (error == errc::server_stopping) return "stopped";
   if (error == condition::protocol_violation) return "protocol-error";
+  if (!method && (error == asio::error::eof || error == asio::error::connection_reset))
+    return "closed";  // gone before saying anything: a port probe, a health check
   if (reply && *reply != reply_code::succeeded) return "refused";
   return "error";
 }
@@ -146,10 +153,24 @@ void server::stop(std::chrono::milliseconds grace) {
         a->close(ignored);
       }
     }
+    st->check_stopped();
     if (grace.count() <= 0 || st->active.load() == 0) return st->close_all_sessions();
     st->grace_timer.expires_after(grace);
     st->grace_timer.async_wait([st](std::error_code) { st->close_all_sessions(); });
   });
+}
+
+asio::any_io_executor server::executor() const { return state_->ex; }
+
+void server::when_stopped(std::function<void()> callback) {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->stopped) {
+      state_->stop_callbacks.push_back(std::move(callback));
+      return;
+    }
+  }
+  callback();
 }
 
 std::size_t server::active_sessions() const noexcept { return state_->active.load(); }

@@ -25,6 +25,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
   void session_finished();
   void session_destroyed(session* s);
   void close_all_sessions();
+  // Runs the stop callbacks once stopping and no session is left.
+  void check_stopped();
 
   asio::any_io_executor ex;
   asio::strand<asio::any_io_executor> strand;  // listeners and the grace timer live here
@@ -35,6 +37,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
   std::unordered_set<session*> sessions;
   bool started = false;
   bool stopping = false;
+  bool stopped = false;
+  std::vector<std::function<void()>> stop_callbacks;
   asio::steady_timer grace_timer;  // strand only
 
   std::atomic<std::size_t> active{0};

@@ -11,6 +11,7 @@
 
 #include "bytes.hpp"
 #include "echo_server.hpp"
+#include "http_server.hpp"
 #include "socks5/server.hpp"
 
 namespace test {
@@ -18,7 +19,7 @@ namespace test {
 class threaded_proxy {
  public:
   explicit threaded_proxy(socks5::server_options options = {}, std::size_t threads = 1)
-      : work_(asio::make_work_guard(ctx_)), echo_(ctx_) {
+      : work_(asio::make_work_guard(ctx_)), echo_(ctx_), http_(ctx_) {
     server_.emplace(ctx_.get_executor(), std::move(options));
     REQUIRE_FALSE(server_->listen({asio::ip::address_v4::loopback(), 0}));
     server_->start();
@@ -34,6 +35,8 @@ class threaded_proxy {
   socks5::server& server() { return *server_; }
   asio::ip::tcp::endpoint endpoint() const { return server_->local_endpoints().at(0); }
   asio::ip::tcp::endpoint echo_endpoint() const { return echo_.endpoint(); }
+  std::uint16_t http_port() const { return http_.port(); }
+  std::uint16_t port() const { return endpoint().port(); }
   asio::io_context& context() { return ctx_; }
 
   // A blocking socket connected to the proxy.
@@ -47,6 +50,7 @@ class threaded_proxy {
   asio::io_context ctx_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   echo_server echo_;
+  http_server http_;
   std::optional<socks5::server> server_;
   std::vector<std::thread> threads_;
   asio::io_context client_ctx_;

@@ -46,6 +46,42 @@ asio::awaitable<received> receive_to_eof(Stream& s) {
   co_return r;
 }
 
+// Reads exactly `size` octets (or until the stream ends) and hashes them.
+template <class Stream>
+asio::awaitable<received> receive_exactly(Stream& s, std::size_t size) {
+  received r;
+  hasher h;
+  std::vector<char> buf(64 * 1024);
+  while (r.size < size) {
+    const std::size_t want = std::min(buf.size(), size - r.size);
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf.data(), want), socks5::detail::use_tuple);
+    h.update(buf.data(), n);
+    r.size += n;
+    if (ec) {
+      r.error = ec;
+      break;
+    }
+  }
+  r.hash = h.final();
+  co_return r;
+}
+
+template <class Stream>
+asio::awaitable<std::error_code> send_all(Stream& s, const std::vector<char>& data) {
+  auto [ec, n] = co_await asio::async_write(s, asio::buffer(data), socks5::detail::use_tuple);
+  co_return ec;
+}
+
+// Round trip through an echo without half-close, for proxies that end the whole connection on
+// the first end of stream (microsocks does).
+template <class Stream>
+asio::awaitable<received> echo_exact(Stream& s, const std::vector<char>& data) {
+  using namespace asio::experimental::awaitable_operators;
+  auto [send_ec, got] = co_await (send_all(s, data) && receive_exactly(s, data.size()));
+  if (send_ec && !got.error) got.error = send_ec;
+  co_return got;
+}
+
 // Round trip through an echo: everything sent must come back, then end of stream.
 template <class Stream>
 asio::awaitable<received> echo_round_trip(Stream& s, const std::vector<char>& data) {

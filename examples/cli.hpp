@@ -1,0 +1,103 @@
+// Small command-line helpers shared by the example programs.
+#pragma once
+
+#include <charconv>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <asio/ip/tcp.hpp>
+#include <fmt/core.h>
+
+#include "socks5/address.hpp"
+
+namespace cli {
+
+template <class... Args>
+[[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {
+  fmt::print(stderr, "error: {}\n", fmt::format(format, std::forward<Args>(args)...));
+  std::exit(2);
+}
+
+// Walks argv: options ("--name" or "--name=value") and positional arguments in order.
+class arguments {
+ public:
+  arguments(int argc, char** argv) : argc_(argc), argv_(argv) {}
+
+  // The next option, or nothing when the next argument is positional or there is none.
+  std::optional<std::string> next() {
+    pending_value_.reset();
+    if (i_ >= argc_) return std::nullopt;
+    std::string_view a = argv_[i_];
+    if (a == "--") {
+      ++i_;
+      return std::nullopt;
+    }
+    if (a.size() < 3 || a.substr(0, 2) != "--") return std::nullopt;
+    ++i_;
+    if (const auto eq = a.find('='); eq != std::string_view::npos) {
+      pending_value_ = std::string(a.substr(eq + 1));
+      return std::string(a.substr(0, eq));
+    }
+    return std::string(a);
+  }
+
+  // The value of the option just returned by next().
+  std::string value() {
+    if (pending_value_) return *std::exchange(pending_value_, std::nullopt);
+    if (i_ >= argc_) fail("option '{}' needs a value", argv_[i_ - 1]);
+    return argv_[i_++];
+  }
+
+  // The next positional argument, consumed.
+  std::optional<std::string> positional() {
+    if (i_ >= argc_) return std::nullopt;
+    return std::string(argv_[i_++]);
+  }
+
+ private:
+  int argc_;
+  char** argv_;
+  int i_ = 1;
+  std::optional<std::string> pending_value_;
+};
+
+inline std::size_t number(std::string_view text, std::size_t min, std::size_t max) {
+  std::size_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
+    fail("'{}' is not a number between {} and {}", text, min, max);
+  return v;
+}
+
+inline std::chrono::milliseconds seconds(std::string_view text) {
+  double v = 0;
+  try {
+    std::size_t used = 0;
+    v = std::stod(std::string(text), &used);
+    if (used != text.size() || v < 0) throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    fail("'{}' is not a number of seconds", text);
+  }
+  return std::chrono::milliseconds(static_cast<long long>(v * 1000));
+}
+
+inline socks5::address host_port(std::string_view text) {
+  std::error_code ec;
+  auto a = socks5::address::parse(text, ec);
+  if (ec) fail("'{}' is not HOST:PORT", text);
+  return a;
+}
+
+// Listening endpoints are IP literals: ADDR:PORT or [V6]:PORT.
+inline asio::ip::tcp::endpoint endpoint(std::string_view text) {
+  const auto a = host_port(text);
+  if (a.is_domain()) fail("'{}': listen on an IP address, not a name", text);
+  return a.tcp_endpoint();
+}
+
+inline std::string quote(const std::string& s) { return "\"" + s + "\""; }
+
+}  // namespace cli

@@ -1,0 +1,116 @@
+// socks5-connect: relay standard input and output to HOST PORT through a SOCKS5 proxy, e.g.
+//   ssh -o ProxyCommand='socks5-connect --proxy 127.0.0.1:1080 %h %p' user@host
+#include <cstdlib>
+
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <fmt/core.h>
+
+#include "cli.hpp"
+#include "socks5/auth/user_pass.hpp"
+#include "socks5/client.hpp"
+#include "socks5/relay.hpp"
+#include "stdio_stream.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(Usage: socks5-connect [options] HOST PORT
+
+Connects to HOST PORT through a SOCKS Version 5 proxy and relays standard
+input and output over the connection (usable as an ssh ProxyCommand).
+
+Options:
+  --proxy HOST:PORT   the proxy (default 127.0.0.1:1080)
+  --user NAME         authenticate with username/password (RFC 1929); the
+                      password comes from --password or $SOCKS5_PASSWORD
+  --password PASS     the password (visible to other local users: prefer the
+                      environment variable)
+  --local-dns         resolve HOST here instead of at the proxy
+  --timeout SEC       give up if the connection is not set up in time (default 30)
+  --help              show this text
+)";
+
+struct config {
+  socks5::address proxy{asio::ip::address_v4::loopback(), 1080};
+  socks5::address target;
+  socks5::client_options options;
+  std::chrono::milliseconds timeout = std::chrono::seconds(30);
+};
+
+config parse(int argc, char** argv) {
+  config cfg;
+  std::optional<std::string> user, password;
+  if (const char* env = std::getenv("SOCKS5_PASSWORD")) password = env;
+  cli::arguments args(argc, argv);
+  std::vector<std::string> positional;
+  for (;;) {
+    if (auto opt = args.next()) {
+      if (*opt == "--help") {
+        fmt::print("{}", usage);
+        std::exit(0);
+      } else if (*opt == "--proxy") {
+        cfg.proxy = cli::host_port(args.value());
+      } else if (*opt == "--user") {
+        user = args.value();
+      } else if (*opt == "--password") {
+        password = args.value();
+      } else if (*opt == "--local-dns") {
+        cfg.options.resolution = socks5::resolve_mode::local;
+      } else if (*opt == "--timeout") {
+        cfg.timeout = cli::seconds(args.value());
+      } else {
+        cli::fail("unknown option '{}' (see --help)", *opt);
+      }
+    } else if (auto p = args.positional()) {
+      positional.push_back(*p);
+    } else {
+      break;
+    }
+  }
+  if (positional.size() != 2) cli::fail("expected HOST PORT (see --help)");
+  cfg.target = socks5::address(positional[0], static_cast<std::uint16_t>(cli::number(positional[1], 1, 65535)));
+  if (user) {
+    if (!password) cli::fail("--user needs --password or $SOCKS5_PASSWORD");
+    cfg.options.methods = {socks5::UserPassAuth::client{*user, *password}};
+  }
+  return cfg;
+}
+
+asio::awaitable<int> run(const config& cfg) {
+  auto ex = co_await asio::this_coro::executor;
+  socks5::client client(ex, cfg.proxy.host(), cfg.proxy.port(), cfg.options);
+
+  asio::steady_timer deadline(ex, cfg.timeout);
+  deadline.async_wait([&](std::error_code ec) {
+    if (!ec) fmt::print(stderr, "socks5-connect: timed out\n"), std::exit(1);
+  });
+  auto [ec, tunnel] = co_await client.async_connect(cfg.target, socks5::detail::use_tuple);
+  deadline.cancel();
+  if (ec) {
+    fmt::print(stderr, "socks5-connect: {} through {}: {}\n", cfg.target.to_string(),
+               cfg.proxy.to_string(), ec.message());
+    co_return 1;
+  }
+  cli::stdio_stream stdio(ex);
+  socks5::relay_counters counters;
+  const std::error_code relay_ec = co_await socks5::relay(stdio, tunnel, counters);
+  if (relay_ec && relay_ec != asio::error::operation_aborted) {
+    fmt::print(stderr, "socks5-connect: {}\n", relay_ec.message());
+    co_return 1;
+  }
+  co_return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const config cfg = parse(argc, argv);
+  asio::io_context ctx;
+  int status = 1;
+  asio::co_spawn(ctx, run(cfg), [&](std::exception_ptr e, int s) {
+    if (e) std::rethrow_exception(e);
+    status = s;
+  });
+  ctx.run();
+  return status;
+}

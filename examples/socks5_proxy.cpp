@@ -1,0 +1,179 @@
+// socks5-proxy: the socks5::server as a program.
+#include <csignal>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <fmt/chrono.h>
+#include <fmt/core.h>
+
+#include "cli.hpp"
+#include "socks5/auth/password_file.hpp"
+#include "socks5/auth/user_pass.hpp"
+#include "socks5/server.hpp"
+
+namespace {
+
+constexpr const char* usage = R"(Usage: socks5-proxy [options]
+
+A SOCKS Version 5 proxy server (RFC 1928). Without options it listens on
+127.0.0.1:1080 and requires no authentication.
+
+Options:
+  --listen ADDR:PORT       listen here; repeatable (default 127.0.0.1:1080)
+  --users FILE             enable username/password (RFC 1929) with "user:password"
+                           lines from FILE; it is then required unless --method says
+                           otherwise
+  --method NAME            offer this method: none, userpass; repeatable, in order of
+                           preference; once given, only the listed methods are offered
+  --threads N              run N threads (default 1)
+  --handshake-timeout SEC  limit for greeting, authentication and request (default 30)
+  --connect-timeout SEC    limit for connecting to the target (default 10)
+  --idle-timeout SEC       close relays idle this long; 0 never (default 3600)
+  --max-connections N      refuse clients beyond N at once; 0 no limit (default 16384)
+  --grace SEC              on SIGINT/SIGTERM, let sessions finish this long (default 5)
+  --quiet                  do not log sessions
+  --help                   show this text
+)";
+
+struct config {
+  std::vector<asio::ip::tcp::endpoint> listen;
+  std::optional<std::string> users_file;
+  std::vector<std::string> methods;
+  std::size_t threads = 1;
+  socks5::server_options server;
+  std::chrono::milliseconds grace = std::chrono::seconds(5);
+  bool quiet = false;
+};
+
+const char* method_name(std::optional<socks5::method_code> m) {
+  if (!m) return "-";
+  switch (*m) {
+    case socks5::method::no_auth: return "none";
+    case socks5::method::username_password: return "userpass";
+    case socks5::method::gssapi: return "gssapi";
+    default: return "other";
+  }
+}
+
+const char* command_name(std::optional<socks5::command> c) {
+  if (!c) return "-";
+  switch (*c) {
+    case socks5::command::connect: return "connect";
+    case socks5::command::bind: return "bind";
+    case socks5::command::udp_associate: return "udp";
+  }
+  return "-";
+}
+
+void log_session(const socks5::session_record& r) {
+  const auto seconds = std::chrono::duration<double>(r.duration).count();
+  fmt::print("{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
+             "up={} down={} duration={:.3f}s outcome={}{}{}\n",
+             fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
+             r.identity.empty() ? "-" : r.identity, method_name(r.method), command_name(r.cmd),
+             r.cmd ? r.target.to_string() : "-",
+             r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up,
+             r.bytes_down, seconds, r.outcome(), r.error ? " error=" : "",
+             r.error ? cli::quote(r.error.message()) : "");
+  std::fflush(stdout);
+}
+
+config parse(int argc, char** argv) {
+  config cfg;
+  cli::arguments args(argc, argv);
+  while (auto opt = args.next()) {
+    if (*opt == "--help") {
+      fmt::print("{}", usage);
+      std::exit(0);
+    } else if (*opt == "--listen") {
+      cfg.listen.push_back(cli::endpoint(args.value()));
+    } else if (*opt == "--users") {
+      cfg.users_file = args.value();
+    } else if (*opt == "--method") {
+      const auto m = args.value();
+      if (m != "none" && m != "userpass") cli::fail("unknown method '{}' (none, userpass)", m);
+      cfg.methods.push_back(m);
+    } else if (*opt == "--threads") {
+      cfg.threads = cli::number(args.value(), 1, 1024);
+    } else if (*opt == "--handshake-timeout") {
+      cfg.server.handshake_timeout = cli::seconds(args.value());
+    } else if (*opt == "--connect-timeout") {
+      cfg.server.connect_timeout = cli::seconds(args.value());
+    } else if (*opt == "--idle-timeout") {
+      cfg.server.idle_timeout = cli::seconds(args.value());
+    } else if (*opt == "--max-connections") {
+      cfg.server.max_connections = cli::number(args.value(), 0, 100000000);
+    } else if (*opt == "--grace") {
+      cfg.grace = cli::seconds(args.value());
+    } else if (*opt == "--quiet") {
+      cfg.quiet = true;
+    } else {
+      cli::fail("unknown option '{}' (see --help)", *opt);
+    }
+  }
+  if (args.positional()) cli::fail("unexpected argument '{}' (see --help)", *args.positional());
+  if (cfg.listen.empty()) cfg.listen.push_back({asio::ip::address_v4::loopback(), 1080});
+
+  // With a users file, username/password is required unless no-auth is asked for by name.
+  if (cfg.methods.empty()) cfg.methods.push_back(cfg.users_file ? "userpass" : "none");
+  socks5::password_file users;
+  cfg.server.methods.clear();  // only what was asked for, in that order
+  for (const auto& m : cfg.methods) {
+    if (m == "none") {
+      cfg.server.methods.push_back(socks5::NoAuth::server{});
+    } else if (m == "userpass") {
+      if (!cfg.users_file) cli::fail("--method userpass needs --users FILE");
+      if (users.size() == 0) {
+        std::error_code ec;
+        users = socks5::password_file::load(*cfg.users_file, ec);
+        if (ec) cli::fail("cannot use users file '{}': {}", *cfg.users_file, ec.message());
+      }
+      cfg.server.methods.push_back(socks5::UserPassAuth::server{users});
+    }
+  }
+  if (!cfg.quiet) cfg.server.on_session_end = log_session;
+  return cfg;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  config cfg = parse(argc, argv);
+  asio::io_context ctx(static_cast<int>(cfg.threads));
+  socks5::server server(ctx.get_executor(), cfg.server);
+  for (const auto& ep : cfg.listen) {
+    if (auto ec = server.listen(ep))
+      cli::fail("cannot listen on {}: {}", socks5::address(ep).to_string(), ec.message());
+  }
+  server.start();
+  for (const auto& ep : server.local_endpoints())
+    fmt::print(stderr, "socks5-proxy: listening on {}\n", socks5::address(ep).to_string());
+
+  asio::signal_set signals(ctx, SIGINT, SIGTERM);
+  int received = 0;
+  std::function<void(std::error_code, int)> on_signal = [&](std::error_code ec, int) {
+    if (ec) return;
+    // The first signal stops gracefully; a second one closes everything at once.
+    if (++received == 1) {
+      fmt::print(stderr, "socks5-proxy: stopping, sessions have {}s to finish\n",
+                 std::chrono::duration<double>(cfg.grace).count());
+      // When the last session has ended, nothing else needs the loop.
+      server.async_stop(cfg.grace, [&] { signals.cancel(); });
+      signals.async_wait(on_signal);
+    } else {
+      ctx.stop();
+    }
+  };
+  signals.async_wait(on_signal);
+
+  std::vector<std::thread> pool;
+  for (std::size_t i = 1; i < cfg.threads; ++i) pool.emplace_back([&] { ctx.run(); });
+  ctx.run();
+  for (auto& t : pool) t.join();
+  return 0;
+}

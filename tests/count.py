@@ -1,0 +1,23 @@
+"""Counts test cases from a meson test log: doctest's own summaries, plus one failure for each
+test program that died before it could print one (a crash or a timeout)."""
+import json
+import re
+import sys
+
+SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed")
+
+passed = failed = 0
+with open(sys.argv[1], encoding="utf-8") as log:
+    for line in log:
+        entry = json.loads(line)
+        found = SUMMARY.findall(entry.get("stdout", "") or "")
+        if found:
+            _, p, f = found[-1]
+            passed += int(p)
+            failed += int(f)
+            if entry.get("result") != "OK" and int(f) == 0:
+                failed += 1  # the program failed after its summary (leak report, exit code)
+        else:
+            failed += 1
+            print(f"{entry.get('name')}: {entry.get('result')} without a summary", file=sys.stderr)
+print(f"{passed} passed, {failed} failed")
