@@ -6,11 +6,10 @@
 
 namespace socks5 {
 
+// An address keeps its family: an IPv4-mapped IPv6 address stays ATYP 04 on the wire.
 address::address(const asio::ip::address& ip, std::uint16_t port) noexcept : port_(port) {
   if (ip.is_v4())
     host_ = ip.to_v4();
-  else if (ip.to_v6().is_v4_mapped())
-    host_ = asio::ip::make_address_v4(asio::ip::v4_mapped, ip.to_v6());
   else
     host_ = ip.to_v6();
 }

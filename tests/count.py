@@ -1,10 +1,11 @@
-"""Counts test cases from a meson test log: doctest's own summaries, plus one failure for each
-test program that died before it could print one (a crash or a timeout)."""
+"""Counts test cases from a meson test log: the summaries the test programs print (doctest's, and
+the fuzz corpus replays' in the same form), plus one failure for each test program that died
+before it could print one (a crash or a timeout)."""
 import json
 import re
 import sys
 
-SUMMARY = re.compile(r"\[doctest\] test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed")
+SUMMARY = re.compile(r"\[(?:doctest|fuzz-replay)\] test cases:\s*(\d+)\s*\|\s*(\d+) passed\s*\|\s*(\d+) failed")
 
 passed = failed = 0
 with open(sys.argv[1], encoding="utf-8") as log:

@@ -10,8 +10,8 @@ TEST_CASE("address: IP literals become IP addresses, other hosts names") {
   CHECK(address("[::1]", 80).is_ipv6());
   CHECK(address("example.com", 80).is_domain());
   CHECK(address::domain("192.0.2.1", 80).is_domain());
-  // A v4-mapped IPv6 address is the IPv4 address it maps.
-  CHECK(address(asio::ip::make_address("::ffff:192.0.2.1"), 1).is_ipv4());
+  // The family is kept as given: a v4-mapped IPv6 address stays IPv6 (ATYP 04 on the wire).
+  CHECK(address(asio::ip::make_address("::ffff:192.0.2.1"), 1).is_ipv6());
 }
 
 TEST_CASE("address: text forms") {

@@ -173,6 +173,16 @@ TEST_CASE("request: CONNECT, BIND, UDP ASSOCIATE with IPv4, domain name and IPv6
   }
 }
 
+TEST_CASE("request: an IPv4-mapped IPv6 address keeps ATYP 04 (found by fuzzing)") {
+  const bytes wire = b({0x05, 0x03, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xea, 0x00, 0x01, 0x1f, 0x90, 0xff});
+  auto r = parse_request(wire);
+  REQUIRE(r.complete());
+  CHECK(r.value.target.is_ipv6());
+  request_buffer out;
+  REQUIRE_FALSE(encode(r.value, out));
+  CHECK(test::to_bytes(out) == bytes(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(r.size)));
+}
+
 TEST_CASE("request: a 255-octet name, and an IP literal sent as a name stays a name") {
   const std::string name(255, 'a');
   request msg{command::connect, address::domain(name, 443)};
