@@ -6,6 +6,7 @@
 
 #include "echo_server.hpp"
 #include "proxy.hpp"
+#include "records.hpp"
 #include "run.hpp"
 #include "threaded.hpp"
 #include "transfer.hpp"
@@ -19,29 +20,6 @@ using test::operator+;
 
 namespace {
 
-struct record_log {
-  std::mutex mutex;
-  std::vector<session_record> records;
-  std::function<void(const session_record&)> hook() {
-    return [this](const session_record& r) {
-      std::lock_guard lock(mutex);
-      records.push_back(r);
-    };
-  }
-  std::vector<session_record> wait_for(std::size_t n, std::chrono::milliseconds limit = 5s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mutex);
-        if (records.size() >= n) return records;
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    std::lock_guard lock(mutex);
-    return records;
-  }
-};
-
 void greet_and_connect(tcp::socket& s, const tcp::endpoint& target) {
   test::send(s, b({0x05, 0x01, 0x00}));
   REQUIRE(test::receive(s, 2) == b({0x05, 0x00}));
@@ -52,7 +30,7 @@ void greet_and_connect(tcp::socket& s, const tcp::endpoint& target) {
 }  // namespace
 
 TEST_CASE("handshake deadline: a client dripping one octet at a time is cut at the deadline") {
-  record_log log;
+  test::record_log log;
   server_options options;
   options.handshake_timeout = 1s;
   options.on_session_end = log.hook();
@@ -86,7 +64,7 @@ TEST_CASE("handshake deadline: a client dripping one octet at a time is cut at t
 }
 
 TEST_CASE("idle timeout ends a relay that carries nothing, and activity keeps it alive") {
-  record_log log;
+  test::record_log log;
   server_options options;
   options.idle_timeout = 600ms;
   options.on_session_end = log.hook();
@@ -124,7 +102,7 @@ TEST_CASE("connection limit: the extra client is closed at once, the others keep
 }
 
 TEST_CASE("graceful stop: no new clients, running sessions finish within the grace period") {
-  record_log log;
+  test::record_log log;
   server_options options;
   options.on_session_end = log.hook();
   test::threaded_proxy proxy(options);
@@ -260,7 +238,7 @@ TEST_CASE("handler: redirect to another target, and use a stream the handler con
 }
 
 TEST_CASE("session records: client, method, target, bytes, outcome for refusals too") {
-  record_log log;
+  test::record_log log;
   server_options options;
   options.on_session_end = log.hook();
   test::threaded_proxy proxy(options);

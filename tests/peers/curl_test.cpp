@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "process.hpp"
+#include "records.hpp"
 #include "socks5/auth/user_pass.hpp"
 #include "threaded.hpp"
 
@@ -11,28 +12,6 @@ using namespace socks5;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct log_records {
-  std::mutex mutex;
-  std::vector<session_record> all;
-  std::function<void(const session_record&)> hook() {
-    return [this](const session_record& r) {
-      std::lock_guard lock(mutex);
-      all.push_back(r);
-    };
-  }
-  std::optional<session_record> last(std::chrono::milliseconds limit = 3s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      {
-        std::lock_guard lock(mutex);
-        if (!all.empty()) return all.back();
-      }
-      if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-};
 
 std::vector<std::string> curl(std::vector<std::string> args) {
   std::vector<std::string> argv = {"curl", "--silent", "--show-error", "--max-time", "30"};
@@ -48,7 +27,7 @@ credential_verifier alice() {
 
 TEST_CASE("curl --socks5: local resolution, the proxy sees an IPv4 target") {
   test::temp_dir dir;
-  log_records log;
+  test::record_log log;
   server_options options;
   options.on_session_end = log.hook();
   test::threaded_proxy proxy(options);
@@ -65,7 +44,7 @@ TEST_CASE("curl --socks5: local resolution, the proxy sees an IPv4 target") {
 
 TEST_CASE("curl --socks5-hostname: the proxy resolves the name (ATYP 03)") {
   test::temp_dir dir;
-  log_records log;
+  test::record_log log;
   server_options options;
   options.on_session_end = log.hook();
   test::threaded_proxy proxy(options);
@@ -82,7 +61,7 @@ TEST_CASE("curl --socks5-hostname: the proxy resolves the name (ATYP 03)") {
 
 TEST_CASE("curl socks5h://user:pass@: RFC 1929 accepted; a wrong password is refused") {
   test::temp_dir dir;
-  log_records log;
+  test::record_log log;
   server_options options;
   options.methods = {UserPassAuth::server{alice()}};
   options.on_session_end = log.hook();

@@ -38,12 +38,7 @@ struct danted {
 
 asio::awaitable<std::tuple<std::error_code, test::received>> connect_and_echo(socks5::client c, address target,
                                                                               std::size_t size) {
-  using result = std::tuple<std::error_code, test::received>;
-  auto [ec, s] = co_await c.async_connect(std::move(target), detail::use_tuple);
-  if (ec) co_return result{ec, {}};
-  const auto data = test::random_payload(size, 9);
-  auto got = co_await test::echo_round_trip(s, data);
-  co_return result{std::error_code{}, got};
+  return test::connect_and_echo(std::move(c), std::move(target), size, 9, test::echo_mode::half_close);
 }
 
 }  // namespace

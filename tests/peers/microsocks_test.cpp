@@ -27,15 +27,10 @@ struct microsocks {
   test::process proc;
 };
 
+// microsocks closes both directions on the first end of stream: no half-close with it.
 asio::awaitable<std::tuple<std::error_code, test::received>> connect_and_echo(socks5::client c, address target,
                                                                               std::size_t size) {
-  using result = std::tuple<std::error_code, test::received>;
-  auto [ec, s] = co_await c.async_connect(std::move(target), detail::use_tuple);
-  if (ec) co_return result{ec, {}};
-  const auto data = test::random_payload(size, 3);
-  // microsocks closes both directions on the first end of stream: no half-close here.
-  auto got = co_await test::echo_exact(s, data);
-  co_return result{std::error_code{}, got};
+  return test::connect_and_echo(std::move(c), std::move(target), size, 3, test::echo_mode::exact);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "accept_each.hpp"
 #include "socks5/auth/driver.hpp"
 
 namespace test {
@@ -19,7 +20,7 @@ class echo_server {
   explicit echo_server(asio::io_context& ctx,
                        asio::ip::address addr = asio::ip::address_v4::loopback())
       : acceptor_(std::make_shared<asio::ip::tcp::acceptor>(ctx, asio::ip::tcp::endpoint(addr, 0))) {
-    asio::co_spawn(ctx, accept_loop(acceptor_), asio::detached);
+    asio::co_spawn(ctx, accept_each(acceptor_, &echo), asio::detached);
   }
   ~echo_server() {
     std::error_code ignored;
@@ -30,14 +31,6 @@ class echo_server {
   std::uint16_t port() const { return endpoint().port(); }
 
  private:
-  static asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor->async_accept(socks5::detail::use_tuple);
-      if (ec) co_return;
-      asio::co_spawn(acceptor->get_executor(), echo(std::move(socket)), asio::detached);
-    }
-  }
-
   static asio::awaitable<void> echo(asio::ip::tcp::socket socket) {
     std::vector<char> buf(64 * 1024);
     for (;;) {

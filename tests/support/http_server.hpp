@@ -13,6 +13,7 @@
 #include <asio/write.hpp>
 
 #include "digest.hpp"
+#include "accept_each.hpp"
 #include "socks5/auth/driver.hpp"
 
 namespace test {
@@ -24,7 +25,7 @@ class http_server {
   explicit http_server(asio::io_context& ctx,
                        asio::ip::address addr = asio::ip::address_v4::loopback())
       : acceptor_(std::make_shared<asio::ip::tcp::acceptor>(ctx, asio::ip::tcp::endpoint(addr, 0))) {
-    asio::co_spawn(ctx, accept_loop(acceptor_), asio::detached);
+    asio::co_spawn(ctx, accept_each(acceptor_, &serve), asio::detached);
   }
   ~http_server() {
     std::error_code ignored;
@@ -33,14 +34,6 @@ class http_server {
   std::uint16_t port() const { return acceptor_->local_endpoint().port(); }
 
  private:
-  static asio::awaitable<void> accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acceptor) {
-    for (;;) {
-      auto [ec, socket] = co_await acceptor->async_accept(socks5::detail::use_tuple);
-      if (ec) co_return;
-      asio::co_spawn(acceptor->get_executor(), serve(std::move(socket)), asio::detached);
-    }
-  }
-
   static asio::awaitable<void> serve(asio::ip::tcp::socket socket) {
     std::string head;
     auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(head), "\r\n\r\n",

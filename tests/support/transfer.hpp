@@ -5,6 +5,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 
 #include "digest.hpp"
+#include "socks5/client.hpp"
 #include "socks5/relay.hpp"
 
 namespace test {
@@ -89,6 +90,26 @@ asio::awaitable<received> echo_round_trip(Stream& s, const std::vector<char>& da
   auto [send_ec, got] = co_await (send_all_then_half_close(s, data) && receive_to_eof(s));
   if (send_ec && !got.error) got.error = send_ec;
   co_return got;
+}
+
+enum class echo_mode {
+  half_close,  // send everything, half-close, read to end of stream
+  exact,       // no half-close, for proxies that end both directions on the first one
+};
+
+// CONNECT through `c` to an echo target and send random_payload(size, seed) round trip.
+inline asio::awaitable<std::tuple<std::error_code, received>> connect_and_echo(
+    socks5::client c, socks5::address target, std::size_t size, unsigned seed, echo_mode mode) {
+  using result = std::tuple<std::error_code, received>;
+  auto [ec, s] = co_await c.async_connect(std::move(target), socks5::detail::use_tuple);
+  if (ec) co_return result{ec, {}};
+  const auto data = random_payload(size, seed);
+  received got;
+  if (mode == echo_mode::exact)
+    got = co_await echo_exact(s, data);
+  else
+    got = co_await echo_round_trip(s, data);
+  co_return result{std::error_code{}, got};
 }
 
 }  // namespace test
