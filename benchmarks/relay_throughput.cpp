@@ -27,13 +27,17 @@ asio::awaitable<void> sink(tcp::acceptor& acceptor) {
   for (;;) {
     auto [ec, s] = co_await acceptor.async_accept(socks5::detail::use_tuple);
     if (ec) co_return;
-    asio::co_spawn(acceptor.get_executor(), [](tcp::socket s) -> asio::awaitable<void> {
-      std::vector<char> buf(256 * 1024);
-      for (;;) {
-        auto [rec, n] = co_await s.async_read_some(asio::buffer(buf), socks5::detail::use_tuple);
-        if (rec) co_return;
-      }
-    }(std::move(s)), asio::detached);
+    asio::co_spawn(
+        acceptor.get_executor(),
+        [](tcp::socket s) -> asio::awaitable<void> {
+          std::vector<char> buf(256 * 1024);
+          for (;;) {
+            auto [rec, n] =
+                co_await s.async_read_some(asio::buffer(buf), socks5::detail::use_tuple);
+            if (rec) co_return;
+          }
+        }(std::move(s)),
+        asio::detached);
   }
 }
 
@@ -43,7 +47,8 @@ asio::awaitable<void> push(Stream& s, std::size_t total) {
   std::size_t sent = 0;
   while (sent < total) {
     const auto chunk = std::min(buf.size(), total - sent);
-    auto [ec, n] = co_await asio::async_write(s, asio::buffer(buf.data(), chunk), socks5::detail::use_tuple);
+    auto [ec, n] =
+        co_await asio::async_write(s, asio::buffer(buf.data(), chunk), socks5::detail::use_tuple);
     if (ec) throw std::system_error(ec);
     sent += n;
   }
@@ -84,29 +89,36 @@ int main(int argc, char** argv) {
   double best_direct = 0, best_proxy = 0;
   for (std::size_t r = 0; r < rounds; ++r) {
     // Alternate the two so that drift on a shared machine hits both alike.
-    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-      tcp::socket s(ctx);
-      co_await s.async_connect(target, asio::use_awaitable);
-      const auto start = clock_type::now();
-      co_await push(s, total);
-      best_direct = std::max(best_direct, mib_per_second(total, clock_type::now() - start));
-    }, asio::detached);
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+          tcp::socket s(ctx);
+          co_await s.async_connect(target, asio::use_awaitable);
+          const auto start = clock_type::now();
+          co_await push(s, total);
+          best_direct = std::max(best_direct, mib_per_second(total, clock_type::now() - start));
+        },
+        asio::detached);
     ctx.run();
     ctx.restart();
-    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-      socks5::client c(ctx.get_executor(), "127.0.0.1", proxy_port);
-      const socks5::address where(target);
-      auto s = co_await c.async_connect(where, asio::use_awaitable);
-      const auto start = clock_type::now();
-      co_await push(s, total);
-      best_proxy = std::max(best_proxy, mib_per_second(total, clock_type::now() - start));
-    }, asio::detached);
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+          socks5::client c(ctx.get_executor(), "127.0.0.1", proxy_port);
+          const socks5::address where(target);
+          auto s = co_await c.async_connect(where, asio::use_awaitable);
+          const auto start = clock_type::now();
+          co_await push(s, total);
+          best_proxy = std::max(best_proxy, mib_per_second(total, clock_type::now() - start));
+        },
+        asio::detached);
     ctx.run();
     ctx.restart();
   }
   std::printf("bulk upload, %zu MiB, best of %zu rounds\n", mib, rounds);
   std::printf("  direct           %9.0f MiB/s\n", best_direct);
-  std::printf("  socks5-proxy     %9.0f MiB/s   ratio to direct %.2f\n", best_proxy, best_proxy / best_direct);
+  std::printf("  socks5-proxy     %9.0f MiB/s   ratio to direct %.2f\n", best_proxy,
+              best_proxy / best_direct);
 
   server.stop();
   work.reset();

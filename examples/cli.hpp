@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include <asio/ip/tcp.hpp>
 #include <fmt/core.h>
+#include <asio/ip/tcp.hpp>
 
 #include "socks5/address.hpp"
 
@@ -98,6 +98,8 @@ inline asio::ip::tcp::endpoint endpoint(std::string_view text) {
   return a.tcp_endpoint();
 }
 
-inline std::string quote(const std::string& s) { return "\"" + s + "\""; }
+inline std::string quote(const std::string& s) {
+  return "\"" + s + "\"";
+}
 
 }  // namespace cli

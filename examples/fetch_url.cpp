@@ -11,7 +11,8 @@
 #include "cli.hpp"
 #include "socks5/client.hpp"
 
-asio::awaitable<void> fetch(socks5::address proxy, std::string host, std::uint16_t port, std::string path) {
+asio::awaitable<void> fetch(socks5::address proxy, std::string host, std::uint16_t port,
+                            std::string path) {
   const auto ex = co_await asio::this_coro::executor;
   socks5::client client(ex, proxy.host(), proxy.port());
   // The proxy resolves the host name; the returned stream is connected to host:port.
@@ -23,7 +24,8 @@ asio::awaitable<void> fetch(socks5::address proxy, std::string host, std::uint16
   co_await asio::async_write(stream, asio::buffer(request), asio::use_awaitable);
 
   std::string response;
-  auto [ec, n] = co_await asio::async_read(stream, asio::dynamic_buffer(response), socks5::detail::use_tuple);
+  auto [ec, n] =
+      co_await asio::async_read(stream, asio::dynamic_buffer(response), socks5::detail::use_tuple);
   if (ec && ec != asio::error::eof) throw std::system_error(ec);
   std::cout << response;
 }
@@ -32,11 +34,14 @@ int main(int argc, char** argv) {
   socks5::address proxy(asio::ip::address_v4::loopback(), 1080);
   cli::arguments args(argc, argv);
   while (auto opt = args.next()) {
-    if (*opt == "--proxy") proxy = cli::host_port(args.value());
-    else cli::fail("usage: fetch-url [--proxy HOST:PORT] http://HOST[:PORT]/PATH");
+    if (*opt == "--proxy")
+      proxy = cli::host_port(args.value());
+    else
+      cli::fail("usage: fetch-url [--proxy HOST:PORT] http://HOST[:PORT]/PATH");
   }
   const auto url = args.positional();
-  if (!url || url->rfind("http://", 0) != 0) cli::fail("usage: fetch-url [--proxy HOST:PORT] http://HOST[:PORT]/PATH");
+  if (!url || url->rfind("http://", 0) != 0)
+    cli::fail("usage: fetch-url [--proxy HOST:PORT] http://HOST[:PORT]/PATH");
 
   const std::string rest = url->substr(7);
   const auto slash = rest.find('/');
@@ -44,7 +49,8 @@ int main(int argc, char** argv) {
   const std::string path = slash == std::string::npos ? "/" : rest.substr(slash);
   std::string host = authority;
   std::uint16_t port = 80;
-  if (const auto colon = authority.rfind(':'); colon != std::string::npos && authority.back() != ']') {
+  if (const auto colon = authority.rfind(':');
+      colon != std::string::npos && authority.back() != ']') {
     host = authority.substr(0, colon);
     port = static_cast<std::uint16_t>(cli::number(authority.substr(colon + 1), 1, 65535));
   }

@@ -2,9 +2,9 @@
 //   ssh -o ProxyCommand='socks5-connect --proxy 127.0.0.1:1080 %h %p' user@host
 #include <cstdlib>
 
+#include <fmt/core.h>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
-#include <fmt/core.h>
 
 #include "cli.hpp"
 #include "socks5/auth/user_pass.hpp"
@@ -68,7 +68,8 @@ config parse(int argc, char** argv) {
     }
   }
   if (positional.size() != 2) cli::fail("expected HOST PORT (see --help)");
-  cfg.target = socks5::address(positional[0], static_cast<std::uint16_t>(cli::number(positional[1], 1, 65535)));
+  cfg.target = socks5::address(positional[0],
+                               static_cast<std::uint16_t>(cli::number(positional[1], 1, 65535)));
   if (user) {
     if (!password) cli::fail("--user needs --password or $SOCKS5_PASSWORD");
     cfg.options.methods = {socks5::UserPassAuth::client{*user, *password}};

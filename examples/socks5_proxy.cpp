@@ -6,10 +6,10 @@
 #include <thread>
 #include <vector>
 
-#include <asio/io_context.hpp>
-#include <asio/signal_set.hpp>
 #include <fmt/chrono.h>
 #include <fmt/core.h>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
 
 #include "cli.hpp"
 #include "socks5/auth/password_file.hpp"
@@ -53,33 +53,40 @@ struct config {
 const char* method_name(std::optional<socks5::method_code> m) {
   if (!m) return "-";
   switch (*m) {
-    case socks5::method::no_auth: return "none";
-    case socks5::method::username_password: return "userpass";
-    case socks5::method::gssapi: return "gssapi";
-    default: return "other";
+    case socks5::method::no_auth:
+      return "none";
+    case socks5::method::username_password:
+      return "userpass";
+    case socks5::method::gssapi:
+      return "gssapi";
+    default:
+      return "other";
   }
 }
 
 const char* command_name(std::optional<socks5::command> c) {
   if (!c) return "-";
   switch (*c) {
-    case socks5::command::connect: return "connect";
-    case socks5::command::bind: return "bind";
-    case socks5::command::udp_associate: return "udp";
+    case socks5::command::connect:
+      return "connect";
+    case socks5::command::bind:
+      return "bind";
+    case socks5::command::udp_associate:
+      return "udp";
   }
   return "-";
 }
 
 void log_session(const socks5::session_record& r) {
   const auto seconds = std::chrono::duration<double>(r.duration).count();
-  fmt::print("{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
-             "up={} down={} duration={:.3f}s outcome={}{}{}\n",
-             fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
-             r.identity.empty() ? "-" : r.identity, method_name(r.method), command_name(r.cmd),
-             r.cmd ? r.target.to_string() : "-",
-             r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up,
-             r.bytes_down, seconds, r.outcome(), r.error ? " error=" : "",
-             r.error ? cli::quote(r.error.message()) : "");
+  fmt::print(
+      "{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
+      "up={} down={} duration={:.3f}s outcome={}{}{}\n",
+      fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
+      r.identity.empty() ? "-" : r.identity, method_name(r.method), command_name(r.cmd),
+      r.cmd ? r.target.to_string() : "-",
+      r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up, r.bytes_down,
+      seconds, r.outcome(), r.error ? " error=" : "", r.error ? cli::quote(r.error.message()) : "");
   std::fflush(stdout);
 }
 
@@ -172,8 +179,10 @@ int main(int argc, char** argv) {
   signals.async_wait(on_signal);
 
   std::vector<std::thread> pool;
-  for (std::size_t i = 1; i < cfg.threads; ++i) pool.emplace_back([&] { ctx.run(); });
+  for (std::size_t i = 1; i < cfg.threads; ++i)
+    pool.emplace_back([&] { ctx.run(); });
   ctx.run();
-  for (auto& t : pool) t.join();
+  for (auto& t : pool)
+    t.join();
   return 0;
 }

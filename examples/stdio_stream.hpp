@@ -9,8 +9,8 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/post.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/post.hpp>
 
 namespace cli {
 
@@ -97,6 +97,8 @@ inline asio::awaitable<void> async_shutdown_send(stdio_stream& s) {
   co_return;
 }
 
-inline void close_stream(stdio_stream& s) { s.close(); }
+inline void close_stream(stdio_stream& s) {
+  s.close();
+}
 
 }  // namespace cli

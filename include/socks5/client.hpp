@@ -41,9 +41,11 @@ using handshake_result = std::tuple<std::error_code, stream<NextLayer>>;
 template <class NextLayer>
 asio::awaitable<handshake_result<NextLayer>> negotiate(NextLayer next, const client_options& opts) {
   wire::method_request greeting;
-  for (const auto& side : opts.methods) greeting.methods.push_back(side.code());
+  for (const auto& side : opts.methods)
+    greeting.methods.push_back(side.code());
   wire::method_request_buffer out;
-  if (auto ec = wire::encode(greeting, out)) co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next))};
+  if (auto ec = wire::encode(greeting, out))
+    co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next))};
 
   auto [write_ec, written] =
       co_await asio::async_write(next, asio::buffer(out.data(), out.size()), use_tuple);
@@ -51,7 +53,8 @@ asio::awaitable<handshake_result<NextLayer>> negotiate(NextLayer next, const cli
 
   message_reader<2> reader;
   const auto selection = co_await read_message(next, reader, wire::parse_method_selection);
-  if (selection.invalid()) co_return handshake_result<NextLayer>{selection.error, stream<NextLayer>(std::move(next))};
+  if (selection.invalid())
+    co_return handshake_result<NextLayer>{selection.error, stream<NextLayer>(std::move(next))};
 
   const method_code chosen = selection.value.method;
   const any_client_auth* side = nullptr;
@@ -72,12 +75,13 @@ asio::awaitable<handshake_result<NextLayer>> negotiate(NextLayer next, const cli
 
 // Sends `req` through the negotiated stream and reads the reply.
 template <class Stream>
-asio::awaitable<std::tuple<std::error_code, wire::reply>> exchange_request(Stream& s,
-                                                                           const wire::request& req) {
+asio::awaitable<std::tuple<std::error_code, wire::reply>> exchange_request(
+    Stream& s, const wire::request& req) {
   using result = std::tuple<std::error_code, wire::reply>;
   wire::request_buffer out;
   if (auto ec = wire::encode(req, out)) co_return result{ec, {}};
-  auto [write_ec, written] = co_await asio::async_write(s, asio::buffer(out.data(), out.size()), use_tuple);
+  auto [write_ec, written] =
+      co_await asio::async_write(s, asio::buffer(out.data(), out.size()), use_tuple);
   if (write_ec) co_return result{write_ec, {}};
   message_reader<sizeof(wire::reply_buffer)> reader;
   auto reply = co_await read_message(s, reader, wire::parse_reply);
@@ -91,7 +95,8 @@ template <class Executor>
 asio::awaitable<std::tuple<std::error_code, address>> localize(Executor ex, address target,
                                                                resolve_mode mode) {
   using result = std::tuple<std::error_code, address>;
-  if (mode != resolve_mode::local || !target.is_domain()) co_return result{std::error_code{}, std::move(target)};
+  if (mode != resolve_mode::local || !target.is_domain())
+    co_return result{std::error_code{}, std::move(target)};
   asio::ip::tcp::resolver resolver(ex);
   const std::string service = std::to_string(target.port());
   auto [ec, results] = co_await resolver.async_resolve(target.domain_name(), service, use_tuple);
@@ -108,7 +113,8 @@ asio::awaitable<handshake_result<NextLayer>> connect_through(NextLayer next, add
   // Awaited expressions hold no temporaries with destructors: GCC 12 may destroy them twice.
   auto ex = next.get_executor();
   auto [resolve_ec, dst] = co_await localize(ex, std::move(target), opts.resolution);
-  if (resolve_ec) co_return handshake_result<NextLayer>{resolve_ec, stream<NextLayer>(std::move(next))};
+  if (resolve_ec)
+    co_return handshake_result<NextLayer>{resolve_ec, stream<NextLayer>(std::move(next))};
 
   auto negotiated = co_await negotiate(std::move(next), opts);
   if (std::get<0>(negotiated)) co_return negotiated;

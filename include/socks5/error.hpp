@@ -21,18 +21,18 @@ enum class errc : int {
   unknown_reply_code = 9,  // a REP outside 01-08
 
   // Malformed input.
-  bad_version = 20,          // VER is not the one the message requires
-  no_methods = 21,           // NMETHODS is 0
-  bad_address_type = 22,     // ATYP is not 01, 03 or 04
-  empty_domain_name = 23,    // domain name length 0
-  bad_domain_name = 24,      // contains a NUL octet
-  domain_name_too_long = 25, // more than 255 octets (encoding only)
-  truncated_message = 26,    // input ends before the message does
-  trailing_data = 27,        // octets after the end of the message
-  bad_command = 28,          // CMD is not 01, 02 or 03
-  bad_reserved_field = 29,   // RSV is not zero
-  credential_too_long = 30,  // user name or password over 255 octets (encoding only)
-  fragmented_datagram = 31,  // UDP FRAG is not zero
+  bad_version = 20,           // VER is not the one the message requires
+  no_methods = 21,            // NMETHODS is 0
+  bad_address_type = 22,      // ATYP is not 01, 03 or 04
+  empty_domain_name = 23,     // domain name length 0
+  bad_domain_name = 24,       // contains a NUL octet
+  domain_name_too_long = 25,  // more than 255 octets (encoding only)
+  truncated_message = 26,     // input ends before the message does
+  trailing_data = 27,         // octets after the end of the message
+  bad_command = 28,           // CMD is not 01, 02 or 03
+  bad_reserved_field = 29,    // RSV is not zero
+  credential_too_long = 30,   // user name or password over 255 octets (encoding only)
+  fragmented_datagram = 31,   // UDP FRAG is not zero
 
   // Negotiation.
   no_acceptable_methods = 40,  // the server answered X'FF'
@@ -56,7 +56,9 @@ enum class condition : int {
 const std::error_category& socks5_category() noexcept;
 const std::error_category& condition_category() noexcept;
 
-inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), socks5_category()}; }
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), socks5_category()};
+}
 inline std::error_condition make_error_condition(condition c) noexcept {
   return {static_cast<int>(c), condition_category()};
 }

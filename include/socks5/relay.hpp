@@ -62,10 +62,12 @@ namespace detail {
 // both, which also ends the other direction).
 template <class From, class To, class Close>
 asio::awaitable<std::error_code> pump(From& from, To& to, std::size_t buffer_size,
-                                      std::uint64_t& counter, relay_counters& counters, Close close_both) {
+                                      std::uint64_t& counter, relay_counters& counters,
+                                      Close close_both) {
   auto buffer = std::make_unique<char[]>(buffer_size);
   for (;;) {
-    auto [read_ec, n] = co_await from.async_read_some(asio::buffer(buffer.get(), buffer_size), use_tuple);
+    auto [read_ec, n] =
+        co_await from.async_read_some(asio::buffer(buffer.get(), buffer_size), use_tuple);
     if (read_ec == asio::error::eof) {
       co_await async_shutdown_send(to);
       co_return std::error_code{};
@@ -75,7 +77,8 @@ asio::awaitable<std::error_code> pump(From& from, To& to, std::size_t buffer_siz
       co_return read_ec;
     }
     counters.last_activity = std::chrono::steady_clock::now();
-    auto [write_ec, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), use_tuple);
+    auto [write_ec, written] =
+        co_await asio::async_write(to, asio::buffer(buffer.get(), n), use_tuple);
     if (write_ec) {
       close_both();
       co_return write_ec;
@@ -90,7 +93,8 @@ asio::awaitable<std::error_code> pump(From& from, To& to, std::size_t buffer_siz
 // Relays until both directions have ended. Returns the first error, or none when both sides
 // closed in order. Both streams must live on the same strand as the caller.
 template <class A, class B>
-asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters, relay_options options = {}) {
+asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters,
+                                       relay_options options = {}) {
   using namespace asio::experimental::awaitable_operators;
   bool closed = false;
   auto close_both = [&] {
@@ -99,8 +103,9 @@ asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters, rel
     close_stream(a);
     close_stream(b);
   };
-  auto [up, down] = co_await (detail::pump(a, b, options.buffer_size, counters.a_to_b, counters, close_both) &&
-                              detail::pump(b, a, options.buffer_size, counters.b_to_a, counters, close_both));
+  auto [up, down] =
+      co_await (detail::pump(a, b, options.buffer_size, counters.a_to_b, counters, close_both) &&
+                detail::pump(b, a, options.buffer_size, counters.b_to_a, counters, close_both));
   // An error in one direction aborts the other: report the cause, not the abort.
   if (up && up != asio::error::operation_aborted) co_return up;
   if (down && down != asio::error::operation_aborted) co_return down;

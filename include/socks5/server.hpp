@@ -13,8 +13,8 @@
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
 #include <asio/awaitable.hpp>
-#include <asio/post.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 
 #include "socks5/address.hpp"
 #include "socks5/auth/any_auth.hpp"
@@ -85,12 +85,12 @@ struct session_record {
   std::optional<method_code> method;  // none when negotiation failed
   std::string identity;
   std::optional<command> cmd;
-  address target;                                   // as requested
-  std::optional<reply_code> reply;                  // what the server answered, if it got that far
-  std::uint64_t bytes_up = 0;                       // client -> target
-  std::uint64_t bytes_down = 0;                     // target -> client
+  address target;                   // as requested
+  std::optional<reply_code> reply;  // what the server answered, if it got that far
+  std::uint64_t bytes_up = 0;       // client -> target
+  std::uint64_t bytes_down = 0;     // target -> client
   std::chrono::steady_clock::duration duration{};
-  std::error_code error;                            // why it ended; empty for an orderly end
+  std::error_code error;  // why it ended; empty for an orderly end
 
   // "ok", "timeout", "auth-failed", "refused", "error", ...: a word for the log.
   std::string outcome() const;

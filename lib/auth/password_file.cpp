@@ -31,11 +31,11 @@ password_file password_file::parse(std::string_view text, std::error_code& ec,
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.empty() || line.front() == '#') continue;
     const auto colon = line.find(':');
-    const bool ok = colon != std::string_view::npos && colon > 0 && colon <= 255 &&
-                    line.size() - colon - 1 >= 1 && line.size() - colon - 1 <= 255 &&
-                    users->emplace(std::string(line.substr(0, colon)),
-                                   std::string(line.substr(colon + 1)))
-                        .second;
+    const bool ok =
+        colon != std::string_view::npos && colon > 0 && colon <= 255 &&
+        line.size() - colon - 1 >= 1 && line.size() - colon - 1 <= 255 &&
+        users->emplace(std::string(line.substr(0, colon)), std::string(line.substr(colon + 1)))
+            .second;
     if (!ok) {
       ec = std::make_error_code(std::errc::invalid_argument);
       if (error_line) *error_line = line_no;

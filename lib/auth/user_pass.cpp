@@ -16,8 +16,8 @@ bool constant_time_equal(std::string_view given, std::string_view expected) noex
 }
 
 UserPassAuth::client_machine::client_machine(std::string username, std::string password) {
-  encode_error_ = wire::encode(wire::user_pass_request{std::move(username), std::move(password)},
-                               request_);
+  encode_error_ =
+      wire::encode(wire::user_pass_request{std::move(username), std::move(password)}, request_);
 }
 
 auth_step UserPassAuth::client_machine::next() {
@@ -60,8 +60,10 @@ auth_step UserPassAuth::server_machine::next() {
       state_ = ok ? state::replied_ok : state::replied_failure;
       return auth_step::write(reply_);
     }
-    case state::replied_ok: return auth_step::finished();
-    case state::replied_failure: return auth_step::failed(failure_);
+    case state::replied_ok:
+      return auth_step::finished();
+    case state::replied_failure:
+      return auth_step::failed(failure_);
   }
   return auth_step::failed(errc::general_failure);
 }

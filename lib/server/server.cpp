@@ -1,8 +1,8 @@
 #include "socks5/server.hpp"
 
 #include <asio/co_spawn.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/detached.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 
 #include "session.hpp"
@@ -66,7 +66,8 @@ void server::state::check_stopped() {
   }
   // The last session is gone: a pending grace period has nothing left to wait for.
   grace_timer.cancel();
-  for (auto& c : callbacks) c();
+  for (auto& c : callbacks)
+    c();
 }
 
 void server::state::session_destroyed(session* s) {
@@ -103,7 +104,9 @@ std::string session_record::outcome() const {
 server::server(asio::any_io_executor ex, server_options options)
     : state_(std::make_shared<state>(std::move(ex), std::move(options))) {}
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+}
 
 std::error_code server::listen(const tcp::endpoint& endpoint) {
   auto acceptor = std::make_unique<tcp::acceptor>(state_->strand);
@@ -136,7 +139,8 @@ void server::start() {
   std::lock_guard lock(state_->mutex);
   if (state_->started || state_->stopping) return;
   state_->started = true;
-  for (auto& a : state_->acceptors) state_->start_accepting(*a);
+  for (auto& a : state_->acceptors)
+    state_->start_accepting(*a);
 }
 
 void server::stop(std::chrono::milliseconds grace) {
@@ -160,7 +164,9 @@ void server::stop(std::chrono::milliseconds grace) {
   });
 }
 
-asio::any_io_executor server::executor() const { return state_->ex; }
+asio::any_io_executor server::executor() const {
+  return state_->ex;
+}
 
 void server::when_stopped(std::function<void()> callback) {
   {
@@ -173,7 +179,11 @@ void server::when_stopped(std::function<void()> callback) {
   callback();
 }
 
-std::size_t server::active_sessions() const noexcept { return state_->active.load(); }
-std::uint64_t server::total_sessions() const noexcept { return state_->total.load(); }
+std::size_t server::active_sessions() const noexcept {
+  return state_->active.load();
+}
+std::uint64_t server::total_sessions() const noexcept {
+  return state_->total.load();
+}
 
 }  // namespace socks5

@@ -23,7 +23,9 @@ session::session(std::shared_ptr<server::state> server, tcp::socket client)
   server_->session_started(this);
 }
 
-session::~session() { server_->session_destroyed(this); }
+session::~session() {
+  server_->session_destroyed(this);
+}
 
 asio::awaitable<void> session::run() {
   auto self = shared_from_this();
@@ -66,7 +68,8 @@ void session::arm_watchdog(clock_type::time_point deadline) {
 void session::on_watchdog() {
   const auto now = clock_type::now();
   switch (stage_) {
-    case stage::done: return;
+    case stage::done:
+      return;
     case stage::handshake:
       if (now < deadline_) return arm_watchdog(deadline_);
       return close(errc::handshake_timeout);
@@ -110,12 +113,17 @@ asio::awaitable<std::error_code> session::serve() {
     decision d = co_await server_->options.handler(context_);
     if (forced_end_) co_return forced_end_;
     switch (d.what()) {
-      case decision::kind::allow: break;
+      case decision::kind::allow:
+        break;
       case decision::kind::deny:
         co_await send_failure(d.code());
         co_return error_from_reply(static_cast<std::uint8_t>(d.code()));
-      case decision::kind::redirect: target = d.target(); break;
-      case decision::kind::use: upstream_ = std::move(*d.upstream()); break;
+      case decision::kind::redirect:
+        target = d.target();
+        break;
+      case decision::kind::use:
+        upstream_ = std::move(*d.upstream());
+        break;
     }
   }
 
@@ -177,7 +185,8 @@ asio::awaitable<std::error_code> session::send_reply(reply_code code, const addr
   record_.reply = code;
   wire::reply_buffer out;
   if (auto ec = wire::encode(wire::reply{static_cast<wire::byte>(code), bound}, out)) co_return ec;
-  auto [ec, n] = co_await asio::async_write(client_, asio::buffer(out.data(), out.size()), detail::use_tuple);
+  auto [ec, n] =
+      co_await asio::async_write(client_, asio::buffer(out.data(), out.size()), detail::use_tuple);
   co_return ec;
 }
 

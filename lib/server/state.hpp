@@ -18,7 +18,10 @@ class session;
 
 struct server::state : std::enable_shared_from_this<server::state> {
   state(asio::any_io_executor executor, server_options opts)
-      : ex(std::move(executor)), strand(asio::make_strand(ex)), options(std::move(opts)), grace_timer(strand) {}
+      : ex(std::move(executor)),
+        strand(asio::make_strand(ex)),
+        options(std::move(opts)),
+        grace_timer(strand) {}
 
   void start_accepting(asio::ip::tcp::acceptor& acceptor);
   void session_started(session* s);

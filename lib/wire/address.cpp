@@ -43,7 +43,8 @@ parse_result<address> parse_address(bytes_view in) {
         return result::fail(errc::bad_domain_name);
       if (in.size() < size) return result::need(size);
       const auto* name = reinterpret_cast<const char*>(in.data() + 2);
-      return result::done(size, address::domain(std::string(name, len), get_u16(in.data() + 2 + len)));
+      return result::done(size,
+                          address::domain(std::string(name, len), get_u16(in.data() + 2 + len)));
     }
   }
   return result::fail(errc::bad_address_type);

@@ -50,12 +50,13 @@ parse_result<request> parse_request(bytes_view in) {
   auto raw = parse_message<raw_request>(
       in, [](byte cmd) { return cmd >= 0x01 && cmd <= 0x03; }, errc::bad_command);
   if (!raw.complete()) return {raw.status, raw.size, raw.error, {}};
-  return parse_result<request>::done(raw.size,
-                                     {static_cast<command>(raw.value.cmd), std::move(raw.value.target)});
+  return parse_result<request>::done(
+      raw.size, {static_cast<command>(raw.value.cmd), std::move(raw.value.target)});
 }
 
 parse_result<reply> parse_reply(bytes_view in) {
-  return parse_message<reply>(in, [](byte) { return true; }, errc::unknown_reply_code);
+  return parse_message<reply>(
+      in, [](byte) { return true; }, errc::unknown_reply_code);
 }
 
 }  // namespace socks5::wire

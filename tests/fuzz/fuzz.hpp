@@ -9,23 +9,31 @@
 
 #include "socks5/wire/buffer.hpp"
 
-#define FUZZ_CHECK(cond) \
-  do {                   \
+#define FUZZ_CHECK(cond)       \
+  do {                         \
     if (!(cond)) std::abort(); \
   } while (0)
 
 namespace fuzz {
 
-inline socks5::wire::bytes_view input(const std::uint8_t* data, std::size_t size) { return {data, size}; }
+inline socks5::wire::bytes_view input(const std::uint8_t* data, std::size_t size) {
+  return {data, size};
+}
 
 // Parses, and checks what every parse result must satisfy; returns the result.
 template <class Parser>
 auto checked_parse(Parser parse, socks5::wire::bytes_view in) {
   auto r = parse(in);
   switch (r.status) {
-    case socks5::wire::parse_status::complete: FUZZ_CHECK(r.size > 0 && r.size <= in.size()); break;
-    case socks5::wire::parse_status::incomplete: FUZZ_CHECK(r.size > in.size()); break;
-    case socks5::wire::parse_status::invalid: FUZZ_CHECK(static_cast<bool>(r.error)); break;
+    case socks5::wire::parse_status::complete:
+      FUZZ_CHECK(r.size > 0 && r.size <= in.size());
+      break;
+    case socks5::wire::parse_status::incomplete:
+      FUZZ_CHECK(r.size > in.size());
+      break;
+    case socks5::wire::parse_status::invalid:
+      FUZZ_CHECK(static_cast<bool>(r.error));
+      break;
   }
   // Every prefix of a complete message is incomplete, never an error.
   if (r.complete()) {

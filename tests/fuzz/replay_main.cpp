@@ -14,19 +14,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::vector<std::filesystem::path> files;
     if (std::filesystem::is_directory(argv[i])) {
-      for (const auto& e : std::filesystem::directory_iterator(argv[i])) files.push_back(e.path());
+      for (const auto& e : std::filesystem::directory_iterator(argv[i]))
+        files.push_back(e.path());
     } else {
       files.emplace_back(argv[i]);
     }
     for (const auto& f : files) {
       std::ifstream in(f, std::ios::binary);
-      const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                    std::istreambuf_iterator<char>());
       LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
       ++inputs;
     }
   }
   // A target that finds nothing to replay is a broken set-up, not a pass.
   std::printf("[fuzz-replay] %zu inputs\n", inputs);
-  std::printf("[fuzz-replay] test cases: 1 | %d passed | %d failed\n", inputs > 0 ? 1 : 0, inputs > 0 ? 0 : 1);
+  std::printf("[fuzz-replay] test cases: 1 | %d passed | %d failed\n", inputs > 0 ? 1 : 0,
+              inputs > 0 ? 0 : 1);
   return inputs > 0 ? 0 : 1;
 }

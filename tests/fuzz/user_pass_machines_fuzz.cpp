@@ -15,16 +15,20 @@ void drive(Machine& m, socks5::wire::bytes_view in) {
   for (int steps = 0; steps < 16; ++steps) {
     const auth_step step = m.next();
     switch (step.what) {
-      case auth_step::action::write: FUZZ_CHECK(!step.output.empty() && step.output.size() <= 513); break;
+      case auth_step::action::write:
+        FUZZ_CHECK(!step.output.empty() && step.output.size() <= 513);
+        break;
       case auth_step::action::read: {
         FUZZ_CHECK(!step.input.empty() && step.input.size() <= 513);
         if (in.size() - at < step.input.size()) return;  // the peer hung up
-        std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(at), step.input.size(), step.input.begin());
+        std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(at), step.input.size(),
+                    step.input.begin());
         at += step.input.size();
         break;
       }
       case auth_step::action::done:
-      case auth_step::action::fail: return;
+      case auth_step::action::fail:
+        return;
     }
   }
   std::abort();  // a machine that never ends

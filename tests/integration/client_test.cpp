@@ -21,7 +21,8 @@ namespace {
 
 // A "proxy" that accepts and never says a word.
 struct silent_proxy {
-  explicit silent_proxy(asio::io_context& ctx) : acceptor(ctx, {asio::ip::address_v4::loopback(), 0}) {
+  explicit silent_proxy(asio::io_context& ctx)
+      : acceptor(ctx, {asio::ip::address_v4::loopback(), 0}) {
     acceptor.async_accept([this](std::error_code ec, tcp::socket s) {
       if (!ec) held = std::move(s);
     });
@@ -94,10 +95,10 @@ TEST_CASE("a cancellation slot bound to the handler aborts the operation") {
   socks5::client c(ctx.get_executor(), "127.0.0.1", silent.port());
   asio::cancellation_signal signal;
   std::optional<std::error_code> result;
-  c.async_connect(address("192.0.2.1", 80),
-                  asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, stream<tcp::socket>) {
-                    result = ec;
-                  }));
+  c.async_connect(
+      address("192.0.2.1", 80),
+      asio::bind_cancellation_slot(signal.slot(),
+                                   [&](std::error_code ec, stream<tcp::socket>) { result = ec; }));
   asio::steady_timer timer(ctx, 200ms);
   timer.async_wait([&](std::error_code) { signal.emit(asio::cancellation_type::terminal); });
   ctx.run_for(5s);
@@ -122,8 +123,10 @@ TEST_CASE("proxy chaining: a connect through two proxies, the second with userna
   auto chained = [&]() -> asio::awaitable<test::received> {
     // Client -> first proxy -> second proxy -> target: the second hop runs over the first's stream.
     const auto first_client = first.client(ctx);
-    auto hop1 = co_await first_client.async_connect(address(second.endpoint()), asio::use_awaitable);
-    auto hop2 = co_await async_connect(std::move(hop1), address(target.endpoint()), opts, asio::use_awaitable);
+    auto hop1 =
+        co_await first_client.async_connect(address(second.endpoint()), asio::use_awaitable);
+    auto hop2 = co_await async_connect(std::move(hop1), address(target.endpoint()), opts,
+                                       asio::use_awaitable);
     static_assert(std::is_same_v<decltype(hop2), stream<stream<tcp::socket>>>);
     const auto data = test::random_payload(200000, 7);
     auto got = co_await test::echo_round_trip(hop2, data);
@@ -145,12 +148,15 @@ TEST_CASE("client options: methods are offered in the configured order") {
   asio::io_context ctx;
   tcp::acceptor acceptor(ctx, {asio::ip::address_v4::loopback(), 0});
   std::vector<std::uint8_t> greeting(4);
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    auto sock = co_await acceptor.async_accept(asio::use_awaitable);
-    co_await asio::async_read(sock, asio::buffer(greeting), asio::use_awaitable);
-    const std::array<std::uint8_t, 2> refuse{0x05, 0xff};
-    co_await asio::async_write(sock, asio::buffer(refuse), asio::use_awaitable);
-  }, asio::detached);
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto sock = co_await acceptor.async_accept(asio::use_awaitable);
+        co_await asio::async_read(sock, asio::buffer(greeting), asio::use_awaitable);
+        const std::array<std::uint8_t, 2> refuse{0x05, 0xff};
+        co_await asio::async_write(sock, asio::buffer(refuse), asio::use_awaitable);
+      },
+      asio::detached);
   client_options opts;
   opts.methods = {UserPassAuth::client{"u", "p"}, NoAuth::client{}};
   socks5::client c(ctx.get_executor(), "127.0.0.1", acceptor.local_endpoint().port(), opts);

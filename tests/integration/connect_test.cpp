@@ -51,7 +51,8 @@ TEST_CASE("CONNECT by host name: resolved by the proxy, or locally when asked") 
   for (auto mode : {resolve_mode::remote, resolve_mode::local}) {
     client_options copts;
     copts.resolution = mode;
-    auto [ec, s] = test::run(ctx, connect(proxy.client(ctx, copts), address("localhost", target.port())));
+    auto [ec, s] =
+        test::run(ctx, connect(proxy.client(ctx, copts), address("localhost", target.port())));
     REQUIRE_FALSE(ec);
     const auto data = test::random_payload(1000);
     auto got = test::run(ctx, test::echo_round_trip(s, data));
@@ -114,7 +115,8 @@ TEST_CASE("username/password: accepted, identity reaches the handler; wrong pass
 
   client_options bad;
   bad.methods = {UserPassAuth::client{"alice", "guess"}};
-  auto [bad_ec, bad_s] = test::run(ctx, connect(proxy.client(ctx, bad), address(target.endpoint())));
+  auto [bad_ec, bad_s] =
+      test::run(ctx, connect(proxy.client(ctx, bad), address(target.endpoint())));
   CHECK(bad_ec == errc::auth_failed);
   CHECK(bad_ec == condition::auth_failure);
 }
@@ -133,7 +135,8 @@ TEST_CASE("method selection follows the server's policy; nothing acceptable is X
   CHECK_FALSE(ec);
 
   client_options none_only;
-  auto [ec2, s2] = test::run(ctx, connect(proxy.client(ctx, none_only), address(target.endpoint())));
+  auto [ec2, s2] =
+      test::run(ctx, connect(proxy.client(ctx, none_only), address(target.endpoint())));
   CHECK(ec2 == errc::no_acceptable_methods);
 }
 
@@ -141,15 +144,18 @@ TEST_CASE("the client refuses a method it did not offer") {
   asio::io_context ctx;
   // A fake proxy that selects username/password whatever was offered.
   tcp::acceptor acceptor(ctx, {asio::ip::address_v4::loopback(), 0});
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    auto sock = co_await acceptor.async_accept(asio::use_awaitable);
-    std::array<std::uint8_t, 3> greeting;
-    co_await asio::async_read(sock, asio::buffer(greeting), asio::use_awaitable);
-    const std::array<std::uint8_t, 2> select{0x05, 0x02};
-    co_await asio::async_write(sock, asio::buffer(select), asio::use_awaitable);
-    std::array<std::uint8_t, 1> more;
-    co_await sock.async_read_some(asio::buffer(more), detail::use_tuple);
-  }, asio::detached);
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto sock = co_await acceptor.async_accept(asio::use_awaitable);
+        std::array<std::uint8_t, 3> greeting;
+        co_await asio::async_read(sock, asio::buffer(greeting), asio::use_awaitable);
+        const std::array<std::uint8_t, 2> select{0x05, 0x02};
+        co_await asio::async_write(sock, asio::buffer(select), asio::use_awaitable);
+        std::array<std::uint8_t, 1> more;
+        co_await sock.async_read_some(asio::buffer(more), detail::use_tuple);
+      },
+      asio::detached);
   socks5::client c(ctx.get_executor(), "127.0.0.1", acceptor.local_endpoint().port());
   auto [ec, s] = test::run(ctx, connect(c, address("192.0.2.1", 80)));
   CHECK(ec == errc::unoffered_method);
@@ -158,7 +164,8 @@ TEST_CASE("the client refuses a method it did not offer") {
 TEST_CASE("a name that cannot be encoded fails before anything is sent") {
   asio::io_context ctx;
   test::proxy proxy(ctx);
-  auto [ec, s] = test::run(ctx, connect(proxy.client(ctx), address::domain(std::string(256, 'a'), 80)));
+  auto [ec, s] =
+      test::run(ctx, connect(proxy.client(ctx), address::domain(std::string(256, 'a'), 80)));
   CHECK(ec == errc::domain_name_too_long);
   ctx.run_for(std::chrono::milliseconds(100));
   CHECK(proxy.server.total_sessions() == 1);

@@ -135,7 +135,8 @@ TEST_CASE("on the wire: a bad greeting is closed without a reply; no common meth
 TEST_CASE("on the wire: greeting, request and data sent at once are all served") {
   test::threaded_proxy proxy;
   auto s = proxy.connect();
-  test::send(s, b({0x05, 0x01, 0x00}) + test::connect_request(proxy.echo_endpoint()) + test::text("early"));
+  test::send(s, b({0x05, 0x01, 0x00}) + test::connect_request(proxy.echo_endpoint()) +
+                    test::text("early"));
   CHECK(test::receive(s, 2) == b({0x05, 0x00}));
   CHECK(test::receive(s, 10).size() == 10);
   CHECK(test::receive(s, 5) == test::text("early"));

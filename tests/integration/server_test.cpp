@@ -155,13 +155,16 @@ TEST_CASE("a pool of threads serves 64 concurrent clients, each checked end to e
   const auto target = proxy.echo_endpoint();
   std::atomic<int> good{0};
   for (int i = 0; i < 64; ++i) {
-    asio::co_spawn(ctx, [&, i]() -> asio::awaitable<void> {
-      socks5::client c(ctx.get_executor(), "127.0.0.1", proxy_ep.port());
-      auto s = co_await c.async_connect(address(target), asio::use_awaitable);
-      const auto data = test::random_payload(64 * 1024, static_cast<unsigned>(i));
-      auto got = co_await test::echo_round_trip(s, data);
-      if (!got.error && got.hash == test::sha256(data)) ++good;
-    }, asio::detached);
+    asio::co_spawn(
+        ctx,
+        [&, i]() -> asio::awaitable<void> {
+          socks5::client c(ctx.get_executor(), "127.0.0.1", proxy_ep.port());
+          auto s = co_await c.async_connect(address(target), asio::use_awaitable);
+          const auto data = test::random_payload(64 * 1024, static_cast<unsigned>(i));
+          auto got = co_await test::echo_round_trip(s, data);
+          if (!got.error && got.hash == test::sha256(data)) ++good;
+        },
+        asio::detached);
   }
   ctx.run_for(30s);
   CHECK(good.load() == 64);
@@ -181,9 +184,12 @@ TEST_CASE("backpressure: a client that never reads holds the server to a bounded
     while (std::chrono::steady_clock::now() < end) {
       std::error_code ec;
       const auto n = s.write_some(asio::buffer(chunk), ec);
-      if (!ec) pushed += n;
-      else if (ec == asio::error::would_block) std::this_thread::sleep_for(5ms);
-      else break;
+      if (!ec)
+        pushed += n;
+      else if (ec == asio::error::would_block)
+        std::this_thread::sleep_for(5ms);
+      else
+        break;
     }
   });
   server_options options;
@@ -252,13 +258,15 @@ TEST_CASE("session records: client, method, target, bytes, outcome for refusals 
     auto s = proxy.connect();
     test::send(s, b({0x05, 0x01, 0x00}));
     test::receive(s, 2);
-    test::send(s, b({0x05, 0x01, 0x00, 0x03, 0x14}) + test::text("no-such-host.invalid") + b({0, 80}));
+    test::send(s,
+               b({0x05, 0x01, 0x00, 0x03, 0x14}) + test::text("no-such-host.invalid") + b({0, 80}));
     CHECK(test::receive(s, 10).at(1) == 0x04);
   }
   auto records = log.wait_for(2);
   REQUIRE(records.size() == 2);
-  std::sort(records.begin(), records.end(),
-            [](const auto& x, const auto& y) { return x.target.is_domain() < y.target.is_domain(); });
+  std::sort(records.begin(), records.end(), [](const auto& x, const auto& y) {
+    return x.target.is_domain() < y.target.is_domain();
+  });
   CHECK(records[0].method == method::no_auth);
   CHECK(records[0].cmd == command::connect);
   CHECK(records[0].bytes_up == 5);

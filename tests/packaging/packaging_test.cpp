@@ -21,17 +21,20 @@ fs::path consumer_copy(const test::temp_dir& dir) {
   const fs::path from = fs::path(env("COSOCKS_SOURCE_DIR")) / "tests" / "packaging" / "consumer";
   const fs::path to = dir.path() / "consumer";
   fs::create_directories(to);
-  for (const auto* name : {"meson.build", "main.cpp"}) fs::copy_file(from / name, to / name);
+  for (const auto* name : {"meson.build", "main.cpp"})
+    fs::copy_file(from / name, to / name);
   return to;
 }
 
 }  // namespace
 
-TEST_CASE("meson install: headers, library and cosocks.pc; a consumer builds against them and runs") {
+TEST_CASE(
+    "meson install: headers, library and cosocks.pc; a consumer builds against them and runs") {
   test::temp_dir dir;
   const auto destdir = dir / "root";
-  auto [install_status, install_out] =
-      test::run_command({"meson", "install", "-C", env("COSOCKS_BUILD_DIR"), "--destdir", destdir, "--quiet"}, dir, 300s);
+  auto [install_status, install_out] = test::run_command(
+      {"meson", "install", "-C", env("COSOCKS_BUILD_DIR"), "--destdir", destdir, "--quiet"}, dir,
+      300s);
   INFO(install_out);
   REQUIRE(install_status == 0);
 
@@ -39,8 +42,10 @@ TEST_CASE("meson install: headers, library and cosocks.pc; a consumer builds aga
   fs::path pc, header, libdir;
   for (const auto& e : fs::recursive_directory_iterator(destdir)) {
     if (e.path().filename() == "cosocks.pc") pc = e.path();
-    if (e.path().filename() == "server.hpp" && e.path().parent_path().filename() == "socks5") header = e.path();
-    if (e.path().filename().string().rfind("libcosocks.so", 0) == 0) libdir = e.path().parent_path();
+    if (e.path().filename() == "server.hpp" && e.path().parent_path().filename() == "socks5")
+      header = e.path();
+    if (e.path().filename().string().rfind("libcosocks.so", 0) == 0)
+      libdir = e.path().parent_path();
   }
   REQUIRE_FALSE(pc.empty());
   REQUIRE_FALSE(header.empty());
@@ -53,13 +58,16 @@ TEST_CASE("meson install: headers, library and cosocks.pc; a consumer builds aga
 
   const auto src = consumer_copy(dir);
   // The .pc file is relocatable: found through PKG_CONFIG_PATH, it points into the destdir.
-  const std::map<std::string, std::string> pkg_env = {{"PKG_CONFIG_PATH", pc.parent_path().string()}};
+  const std::map<std::string, std::string> pkg_env = {
+      {"PKG_CONFIG_PATH", pc.parent_path().string()}};
   auto [setup_status, setup_out] = test::run_command(
-      {"meson", "setup", dir / "consumer-build", src.string(), "--wrap-mode=nofallback"}, dir, 300s, pkg_env);
+      {"meson", "setup", dir / "consumer-build", src.string(), "--wrap-mode=nofallback"}, dir, 300s,
+      pkg_env);
   INFO(setup_out);
   REQUIRE(setup_status == 0);
   CHECK(setup_out.find("Run-time dependency cosocks found: YES") != std::string::npos);
-  auto [build_status, build_out] = test::run_command({"ninja", "-C", dir / "consumer-build"}, dir, 600s);
+  auto [build_status, build_out] =
+      test::run_command({"ninja", "-C", dir / "consumer-build"}, dir, 600s);
   INFO(build_out);
   REQUIRE(build_status == 0);
   auto [run_status, run_out] = test::run_command({dir / "consumer-build/consumer"}, dir, 60s,
@@ -68,7 +76,8 @@ TEST_CASE("meson install: headers, library and cosocks.pc; a consumer builds aga
   CHECK(run_out == "ok\n");
 }
 
-TEST_CASE("as a Meson subproject: dependency('cosocks') resolves through meson.override_dependency") {
+TEST_CASE(
+    "as a Meson subproject: dependency('cosocks') resolves through meson.override_dependency") {
   test::temp_dir dir;
   const auto src = consumer_copy(dir);
   fs::create_directories(src / "subprojects");
@@ -81,7 +90,8 @@ TEST_CASE("as a Meson subproject: dependency('cosocks') resolves through meson.o
   INFO(setup_out);
   REQUIRE(setup_status == 0);
   CHECK(setup_out.find("cosocks") != std::string::npos);
-  auto [build_status, build_out] = test::run_command({"ninja", "-C", dir / "consumer-build"}, dir, 900s);
+  auto [build_status, build_out] =
+      test::run_command({"ninja", "-C", dir / "consumer-build"}, dir, 900s);
   INFO(build_out);
   REQUIRE(build_status == 0);
   auto [run_status, run_out] = test::run_command({dir / "consumer-build/consumer"}, dir, 60s);

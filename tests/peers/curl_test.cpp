@@ -32,8 +32,8 @@ TEST_CASE("curl --socks5: local resolution, the proxy sees an IPv4 target") {
   options.on_session_end = log.hook();
   test::threaded_proxy proxy(options);
   const auto url = "http://localhost:" + std::to_string(proxy.http_port()) + "/";
-  auto [status, out] = test::run_command(
-      curl({"--socks5", "127.0.0.1:" + std::to_string(proxy.port()), url}), dir);
+  auto [status, out] =
+      test::run_command(curl({"--socks5", "127.0.0.1:" + std::to_string(proxy.port()), url}), dir);
   CHECK(status == 0);
   CHECK(out == test::http_greeting);
   auto r = log.last();
@@ -69,7 +69,8 @@ TEST_CASE("curl socks5h://user:pass@: RFC 1929 accepted; a wrong password is ref
   const auto url = "http://localhost:" + std::to_string(proxy.http_port()) + "/";
   const auto port = std::to_string(proxy.port());
 
-  auto [status, out] = test::run_command(curl({"-x", "socks5h://alice:wonderland@127.0.0.1:" + port, url}), dir);
+  auto [status, out] =
+      test::run_command(curl({"-x", "socks5h://alice:wonderland@127.0.0.1:" + port, url}), dir);
   CHECK(status == 0);
   CHECK(out == test::http_greeting);
   auto ok = log.last();
@@ -77,7 +78,8 @@ TEST_CASE("curl socks5h://user:pass@: RFC 1929 accepted; a wrong password is ref
   CHECK(ok->identity == "alice");
   CHECK(ok->method == method::username_password);
 
-  auto [bad_status, bad_out] = test::run_command(curl({"-x", "socks5h://alice:guess@127.0.0.1:" + port, url}), dir);
+  auto [bad_status, bad_out] =
+      test::run_command(curl({"-x", "socks5h://alice:guess@127.0.0.1:" + port, url}), dir);
   CHECK(bad_status != 0);
   CHECK(bad_out.find(test::http_greeting) == std::string::npos);
   INFO(bad_out);
@@ -93,7 +95,8 @@ TEST_CASE("curl without credentials cannot use a proxy that requires them") {
   options.methods = {UserPassAuth::server{alice()}};
   test::threaded_proxy proxy(options);
   const auto url = "http://localhost:" + std::to_string(proxy.http_port()) + "/";
-  auto [status, out] = test::run_command(curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(proxy.port()), url}), dir);
+  auto [status, out] = test::run_command(
+      curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(proxy.port()), url}), dir);
   CHECK(status != 0);
   CHECK(out.find(test::http_greeting) == std::string::npos);
 }
@@ -102,25 +105,31 @@ TEST_CASE("curl: 10 MiB download through the proxy, checked by SHA-256") {
   test::temp_dir dir;
   test::threaded_proxy proxy;
   const std::size_t size = 10 * 1024 * 1024;
-  const auto url = "http://127.0.0.1:" + std::to_string(proxy.http_port()) + "/bytes/" + std::to_string(size);
+  const auto url =
+      "http://127.0.0.1:" + std::to_string(proxy.http_port()) + "/bytes/" + std::to_string(size);
   const auto file = dir / "download";
   auto [status, out] = test::run_command(
-      curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(proxy.port()), "-o", file, url}), dir);
+      curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(proxy.port()), "-o", file, url}),
+      dir);
   CHECK(status == 0);
   const auto body = test::read_file(file);
   CHECK(body.size() == size);
-  CHECK(test::sha256(std::vector<char>(body.begin(), body.end())) == test::sha256(test::random_payload(size, 5)));
+  CHECK(test::sha256(std::vector<char>(body.begin(), body.end())) ==
+        test::sha256(test::random_payload(size, 5)));
 }
 
 TEST_CASE("curl: a failure reply reaches curl as a SOCKS error") {
   test::temp_dir dir;
   test::threaded_proxy proxy;
-  auto [status, out] = test::run_command(
-      curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(proxy.port()), "http://no-such-host.invalid/"}), dir);
+  auto [status, out] =
+      test::run_command(curl({"--socks5-hostname", "127.0.0.1:" + std::to_string(proxy.port()),
+                              "http://no-such-host.invalid/"}),
+                        dir);
   CHECK(status != 0);
   INFO(out);
   // curl 7.88 reports the reply code itself: 04, host unreachable.
-  CHECK(out.find("Can't complete SOCKS5 connection to no-such-host.invalid. (4)") != std::string::npos);
+  CHECK(out.find("Can't complete SOCKS5 connection to no-such-host.invalid. (4)") !=
+        std::string::npos);
 }
 
 TEST_CASE("socks5-proxy program: --users requires credentials; curl with them gets through") {
@@ -133,16 +142,19 @@ TEST_CASE("socks5-proxy program: --users requires credentials; curl with them ge
 
   const auto users = dir.write("users", "alice:wonderland\n");
   const auto port = test::free_port();
-  test::process proxy({*bin, "--listen", "127.0.0.1:" + std::to_string(port), "--users", users}, dir / "proxy.log");
+  test::process proxy({*bin, "--listen", "127.0.0.1:" + std::to_string(port), "--users", users},
+                      dir / "proxy.log");
   REQUIRE(test::wait_for_port(port));
   const auto url = "http://localhost:" + std::to_string(http.port()) + "/";
   const auto p = std::to_string(port);
 
-  auto [ok_status, ok_out] = test::run_command(curl({"-x", "socks5h://alice:wonderland@127.0.0.1:" + p, url}), dir);
+  auto [ok_status, ok_out] =
+      test::run_command(curl({"-x", "socks5h://alice:wonderland@127.0.0.1:" + p, url}), dir);
   CHECK(ok_status == 0);
   CHECK(ok_out == test::http_greeting);
   // No-auth is not offered when a users file is given.
-  auto [none_status, none_out] = test::run_command(curl({"--socks5-hostname", "127.0.0.1:" + p, url}), dir);
+  auto [none_status, none_out] =
+      test::run_command(curl({"--socks5-hostname", "127.0.0.1:" + p, url}), dir);
   CHECK(none_status != 0);
 
   proxy.signal(SIGTERM);
@@ -151,8 +163,8 @@ TEST_CASE("socks5-proxy program: --users requires credentials; curl with them ge
   target.join();
   const auto log = proxy.output();
   INFO(log);
-  CHECK(log.find("identity=alice method=userpass cmd=connect target=localhost:" + std::to_string(http.port()) +
-                 " reply=00") != std::string::npos);
+  CHECK(log.find("identity=alice method=userpass cmd=connect target=localhost:" +
+                 std::to_string(http.port()) + " reply=00") != std::string::npos);
   CHECK(log.find("outcome=ok") != std::string::npos);
   CHECK(log.find("method=- cmd=- target=- reply=- up=0 down=0") != std::string::npos);
 }
@@ -172,8 +184,8 @@ TEST_CASE("socks5-proxy program: several --listen addresses, IPv4 and IPv6") {
   const auto url = "http://localhost:" + std::to_string(http.port()) + "/";
   for (const std::string proxy_host : {"127.0.0.1", "[::1]"}) {
     INFO(proxy_host);
-    auto [status, out] =
-        test::run_command(curl({"--socks5-hostname", proxy_host + ":" + std::to_string(port), url}), dir);
+    auto [status, out] = test::run_command(
+        curl({"--socks5-hostname", proxy_host + ":" + std::to_string(port), url}), dir);
     CHECK(status == 0);
     CHECK(out == test::http_greeting);
   }
@@ -191,11 +203,16 @@ TEST_CASE("socks5-proxy program: with no options it serves 127.0.0.1:1080 withou
   const std::string script =
       "set -e\n"
       "ip link set lo up\n"
-      "cd '" + dir.path().string() + "'\n"
-      "'" + *bin + "' > proxy.log 2>&1 & proxy=$!\n"
+      "cd '" +
+      dir.path().string() +
+      "'\n"
+      "'" +
+      *bin +
+      "' > proxy.log 2>&1 & proxy=$!\n"
       "python3 -m http.server 8000 --bind 127.0.0.1 > http.log 2>&1 & http=$!\n"
       "for i in $(seq 100); do\n"
-      "  if curl -s --max-time 5 --socks5-hostname 127.0.0.1:1080 http://localhost:8000/hello.txt -o out.txt; then break; fi\n"
+      "  if curl -s --max-time 5 --socks5-hostname 127.0.0.1:1080 http://localhost:8000/hello.txt "
+      "-o out.txt; then break; fi\n"
       "  sleep 0.1\n"
       "done\n"
       "kill $proxy $http\n"

@@ -16,29 +16,39 @@ namespace {
 struct danted {
   danted(const test::temp_dir& dir, std::uint16_t blocked_port)
       : port(test::free_port()),
-        proc({"danted", "-f", write_config(dir, port, blocked_port), "-N", "1"}, dir / "danted.out") {
-    REQUIRE_MESSAGE(test::wait_for_port(port), test::read_file(dir / "danted.log") << proc.output());
+        proc({"danted", "-f", write_config(dir, port, blocked_port), "-N", "1"},
+             dir / "danted.out") {
+    REQUIRE_MESSAGE(test::wait_for_port(port), test::read_file(dir / "danted.log")
+                                                   << proc.output());
   }
-  static std::string write_config(const test::temp_dir& dir, std::uint16_t port, std::uint16_t blocked) {
-    return dir.write("danted.conf",
-                     "logoutput: " + (dir / "danted.log") + "\n"
-                     "internal: 127.0.0.1 port = " + std::to_string(port) + "\n"
-                     "external: 127.0.0.1\n"
-                     "socksmethod: none\n"
-                     "clientmethod: none\n"
-                     "user.privileged: root\n"
-                     "user.unprivileged: nobody\n"
-                     "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
-                     "socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 port = " + std::to_string(blocked) + " }\n"
-                     "socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect bind udpassociate bindreply udpreply }\n");
+  static std::string write_config(const test::temp_dir& dir, std::uint16_t port,
+                                  std::uint16_t blocked) {
+    return dir.write("danted.conf", "logoutput: " + (dir / "danted.log") +
+                                        "\n"
+                                        "internal: 127.0.0.1 port = " +
+                                        std::to_string(port) +
+                                        "\n"
+                                        "external: 127.0.0.1\n"
+                                        "socksmethod: none\n"
+                                        "clientmethod: none\n"
+                                        "user.privileged: root\n"
+                                        "user.unprivileged: nobody\n"
+                                        "client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }\n"
+                                        "socks block { from: 0.0.0.0/0 to: 0.0.0.0/0 port = " +
+                                        std::to_string(blocked) +
+                                        " }\n"
+                                        "socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: "
+                                        "connect bind udpassociate bindreply udpreply }\n");
   }
   std::uint16_t port;
   test::process proc;
 };
 
-asio::awaitable<std::tuple<std::error_code, test::received>> connect_and_echo(socks5::client c, address target,
+asio::awaitable<std::tuple<std::error_code, test::received>> connect_and_echo(socks5::client c,
+                                                                              address target,
                                                                               std::size_t size) {
-  return test::connect_and_echo(std::move(c), std::move(target), size, 9, test::echo_mode::half_close);
+  return test::connect_and_echo(std::move(c), std::move(target), size, 9,
+                                test::echo_mode::half_close);
 }
 
 }  // namespace
@@ -70,7 +80,8 @@ TEST_CASE("danted: a rule refusal is errc::not_allowed, a closed port connection
   asio::ip::tcp::acceptor closed(ctx, {asio::ip::address_v4::loopback(), 0});
   const auto port = closed.local_endpoint().port();
   closed.close();
-  auto [refused_ec, refused_got] = test::run(ctx, connect_and_echo(c, address("127.0.0.1", port), 10));
+  auto [refused_ec, refused_got] =
+      test::run(ctx, connect_and_echo(c, address("127.0.0.1", port), 10));
   CHECK(refused_ec == errc::connection_refused);
 }
 
@@ -78,7 +89,8 @@ TEST_CASE("a chain of two real proxies: client -> microsocks -> danted -> target
   test::temp_dir dir;
   danted second(dir, 9);
   const auto first_port = test::free_port();
-  test::process first({"microsocks", "-i", "127.0.0.1", "-p", std::to_string(first_port)}, dir / "microsocks.log");
+  test::process first({"microsocks", "-i", "127.0.0.1", "-p", std::to_string(first_port)},
+                      dir / "microsocks.log");
   REQUIRE(test::wait_for_port(first_port));
 
   asio::io_context ctx;

@@ -36,8 +36,9 @@ TEST_CASE("socks5-connect: through pipes, as an ssh ProxyCommand uses it") {
   test::temp_dir dir;
   test::threaded_proxy proxy;
   const auto input = payload_file(dir, 300000);
-  const auto command = "cat '" + input + "' | '" + *bin + "' --proxy 127.0.0.1:" + std::to_string(proxy.port()) +
-                       " localhost " + std::to_string(proxy.echo_endpoint().port()) + " | cat > '" +
+  const auto command = "cat '" + input + "' | '" + *bin +
+                       "' --proxy 127.0.0.1:" + std::to_string(proxy.port()) + " localhost " +
+                       std::to_string(proxy.echo_endpoint().port()) + " | cat > '" +
                        (dir / "output") + "'";
   auto [status, out] = test::run_command({"sh", "-c", command}, dir);
   INFO(out);
@@ -45,7 +46,8 @@ TEST_CASE("socks5-connect: through pipes, as an ssh ProxyCommand uses it") {
   CHECK(test::read_file(dir / "output") == test::read_file(input));
 }
 
-TEST_CASE("socks5-connect: username/password from the environment; failures exit 1 with a message") {
+TEST_CASE(
+    "socks5-connect: username/password from the environment; failures exit 1 with a message") {
   const auto bin = test::program("SOCKS5_CONNECT_BIN");
   REQUIRE(bin);
   test::temp_dir dir;
@@ -57,13 +59,13 @@ TEST_CASE("socks5-connect: username/password from the environment; failures exit
   const auto proxy_arg = "127.0.0.1:" + std::to_string(proxy.port());
   const auto echo_port = std::to_string(proxy.echo_endpoint().port());
 
-  test::process good({*bin, "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port}, dir / "good",
-                     {{"SOCKS5_PASSWORD", "s3cret"}}, input);
+  test::process good({*bin, "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port},
+                     dir / "good", {{"SOCKS5_PASSWORD", "s3cret"}}, input);
   CHECK(good.wait(30s) == 0);
   CHECK(good.output() == "ping\n");
 
-  test::process bad({*bin, "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port}, dir / "bad",
-                    {{"SOCKS5_PASSWORD", "wrong"}}, input);
+  test::process bad({*bin, "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port},
+                    dir / "bad", {{"SOCKS5_PASSWORD", "wrong"}}, input);
   CHECK(bad.wait(30s) == 1);
   CHECK(bad.output().find("authentication failed") != std::string::npos);
 
@@ -77,10 +79,10 @@ TEST_CASE("fetch-url: a coroutine GET through the proxy") {
   REQUIRE(bin);
   test::temp_dir dir;
   test::threaded_proxy proxy;
-  auto [status, out] = test::run_command(
-      {*bin, "--proxy", "127.0.0.1:" + std::to_string(proxy.port()),
-       "http://localhost:" + std::to_string(proxy.http_port()) + "/"},
-      dir);
+  auto [status, out] =
+      test::run_command({*bin, "--proxy", "127.0.0.1:" + std::to_string(proxy.port()),
+                         "http://localhost:" + std::to_string(proxy.http_port()) + "/"},
+                        dir);
   CHECK(status == 0);
   CHECK(out.find("HTTP/1.0 200 OK") == 0);
   CHECK(out.find(test::http_greeting) != std::string::npos);

@@ -28,7 +28,8 @@ struct microsocks {
 };
 
 // microsocks closes both directions on the first end of stream: no half-close with it.
-asio::awaitable<std::tuple<std::error_code, test::received>> connect_and_echo(socks5::client c, address target,
+asio::awaitable<std::tuple<std::error_code, test::received>> connect_and_echo(socks5::client c,
+                                                                              address target,
                                                                               std::size_t size) {
   return test::connect_and_echo(std::move(c), std::move(target), size, 3, test::echo_mode::exact);
 }
@@ -59,8 +60,9 @@ TEST_CASE("microsocks with username/password: right, wrong, and not offered") {
 
   client_options good;
   good.methods = {UserPassAuth::client{"alice", "wonderland"}};
-  auto [ec, got] = test::run(ctx, connect_and_echo(socks5::client(ctx.get_executor(), "127.0.0.1", peer.port, good),
-                                                   address(target.endpoint()), 100000));
+  auto [ec, got] = test::run(
+      ctx, connect_and_echo(socks5::client(ctx.get_executor(), "127.0.0.1", peer.port, good),
+                            address(target.endpoint()), 100000));
   CHECK_FALSE(ec);
   CHECK(got.hash == test::sha256(test::random_payload(100000, 3)));
 
@@ -71,9 +73,9 @@ TEST_CASE("microsocks with username/password: right, wrong, and not offered") {
                             address(target.endpoint()), 10));
   CHECK(wrong_ec == errc::auth_failed);
 
-  auto [none_ec, none_got] = test::run(
-      ctx, connect_and_echo(socks5::client(ctx.get_executor(), "127.0.0.1", peer.port),
-                            address(target.endpoint()), 10));
+  auto [none_ec, none_got] =
+      test::run(ctx, connect_and_echo(socks5::client(ctx.get_executor(), "127.0.0.1", peer.port),
+                                      address(target.endpoint()), 10));
   CHECK(none_ec == errc::no_acceptable_methods);
 }
 
@@ -84,7 +86,8 @@ TEST_CASE("microsocks: a refused target comes back as a reply code") {
   asio::ip::tcp::acceptor closed(ctx, {asio::ip::address_v4::loopback(), 0});
   const auto port = closed.local_endpoint().port();
   closed.close();
-  auto [ec, got] = test::run(ctx, connect_and_echo(socks5::client(ctx.get_executor(), "127.0.0.1", peer.port),
-                                                   address("127.0.0.1", port), 10));
+  auto [ec, got] =
+      test::run(ctx, connect_and_echo(socks5::client(ctx.get_executor(), "127.0.0.1", peer.port),
+                                      address("127.0.0.1", port), 10));
   CHECK(ec == errc::connection_refused);
 }

@@ -15,7 +15,8 @@ using bytes = std::vector<std::uint8_t>;
 
 inline bytes b(std::initializer_list<int> values) {
   bytes out;
-  for (int v : values) out.push_back(static_cast<std::uint8_t>(v));
+  for (int v : values)
+    out.push_back(static_cast<std::uint8_t>(v));
   return out;
 }
 
@@ -24,9 +25,13 @@ inline bytes operator+(bytes a, const bytes& more) {
   return a;
 }
 
-inline bytes text(std::string_view s) { return bytes(s.begin(), s.end()); }
+inline bytes text(std::string_view s) {
+  return bytes(s.begin(), s.end());
+}
 
-inline bytes to_bytes(socks5::wire::bytes_view v) { return bytes(v.begin(), v.end()); }
+inline bytes to_bytes(socks5::wire::bytes_view v) {
+  return bytes(v.begin(), v.end());
+}
 
 inline std::string hex(const bytes& v) {
   static const char* digits = "0123456789abcdef";

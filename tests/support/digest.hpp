@@ -31,7 +31,8 @@ inline std::vector<char> random_payload(std::size_t n, unsigned seed = 1) {
   std::mt19937_64 gen(seed);
   for (std::size_t i = 0; i < n; i += 8) {
     const auto v = gen();
-    for (std::size_t k = 0; k < 8 && i + k < n; ++k) out[i + k] = static_cast<char>(v >> (8 * k));
+    for (std::size_t k = 0; k < 8 && i + k < n; ++k)
+      out[i + k] = static_cast<char>(v >> (8 * k));
   }
   return out;
 }

@@ -19,7 +19,8 @@ class echo_server {
  public:
   explicit echo_server(asio::io_context& ctx,
                        asio::ip::address addr = asio::ip::address_v4::loopback())
-      : acceptor_(std::make_shared<asio::ip::tcp::acceptor>(ctx, asio::ip::tcp::endpoint(addr, 0))) {
+      : acceptor_(
+            std::make_shared<asio::ip::tcp::acceptor>(ctx, asio::ip::tcp::endpoint(addr, 0))) {
     asio::co_spawn(ctx, accept_each(acceptor_, &echo), asio::detached);
   }
   ~echo_server() {
@@ -40,7 +41,8 @@ class echo_server {
         socket.shutdown(asio::socket_base::shutdown_send, ignored);
         co_return;
       }
-      auto [wec, w] = co_await asio::async_write(socket, asio::buffer(buf.data(), n), socks5::detail::use_tuple);
+      auto [wec, w] = co_await asio::async_write(socket, asio::buffer(buf.data(), n),
+                                                 socks5::detail::use_tuple);
       if (wec) co_return;
     }
   }

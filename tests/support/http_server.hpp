@@ -12,8 +12,8 @@
 #include <asio/read_until.hpp>
 #include <asio/write.hpp>
 
-#include "digest.hpp"
 #include "accept_each.hpp"
+#include "digest.hpp"
 #include "socks5/auth/driver.hpp"
 
 namespace test {
@@ -24,7 +24,8 @@ class http_server {
  public:
   explicit http_server(asio::io_context& ctx,
                        asio::ip::address addr = asio::ip::address_v4::loopback())
-      : acceptor_(std::make_shared<asio::ip::tcp::acceptor>(ctx, asio::ip::tcp::endpoint(addr, 0))) {
+      : acceptor_(
+            std::make_shared<asio::ip::tcp::acceptor>(ctx, asio::ip::tcp::endpoint(addr, 0))) {
     asio::co_spawn(ctx, accept_each(acceptor_, &serve), asio::detached);
   }
   ~http_server() {
@@ -47,9 +48,11 @@ class http_server {
       const auto data = random_payload(size, 5);
       body.assign(data.begin(), data.end());
     }
-    const std::string response = "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
-                                 "\r\nConnection: close\r\n\r\n" + body;
-    auto [wec, w] = co_await asio::async_write(socket, asio::buffer(response), socks5::detail::use_tuple);
+    const std::string response =
+        "HTTP/1.0 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+        "\r\nConnection: close\r\n\r\n" + body;
+    auto [wec, w] =
+        co_await asio::async_write(socket, asio::buffer(response), socks5::detail::use_tuple);
     std::error_code ignored;
     socket.shutdown(asio::socket_base::shutdown_send, ignored);
   }

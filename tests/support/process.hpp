@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -71,18 +71,22 @@ class process {
       std::string kv = *e;
       if (!env.count(kv.substr(0, kv.find('=')))) env_strings.push_back(kv);
     }
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    for (const auto& [k, v] : env)
+      env_strings.push_back(k + "=" + v);
 
     std::vector<char*> args, envp;
-    for (auto& a : argv) args.push_back(a.data());
+    for (auto& a : argv)
+      args.push_back(a.data());
     args.push_back(nullptr);
-    for (auto& e : env_strings) envp.push_back(e.data());
+    for (auto& e : env_strings)
+      envp.push_back(e.data());
     envp.push_back(nullptr);
 
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, input_file.c_str(), O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output_.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
     const int rc = ::posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
@@ -134,11 +138,13 @@ class process {
 };
 
 // Runs a command to completion and returns its exit status (or -1 on timeout) and output.
-inline std::pair<int, std::string> run_command(std::vector<std::string> argv, const temp_dir& dir,
-                                               std::chrono::seconds limit = std::chrono::seconds(60),
-                                               std::map<std::string, std::string> env = {}) {
+inline std::pair<int, std::string> run_command(
+    std::vector<std::string> argv, const temp_dir& dir,
+    std::chrono::seconds limit = std::chrono::seconds(60),
+    std::map<std::string, std::string> env = {}) {
   static int counter = 0;
-  process p(std::move(argv), dir / ("command-" + std::to_string(++counter) + ".out"), std::move(env));
+  process p(std::move(argv), dir / ("command-" + std::to_string(++counter) + ".out"),
+            std::move(env));
   const auto status = p.wait(limit);
   if (!status) p.kill();
   return {status.value_or(-1), p.output()};
@@ -152,7 +158,8 @@ inline std::uint16_t free_port() {
 }
 
 // Waits until something accepts connections on 127.0.0.1:port.
-inline bool wait_for_port(std::uint16_t port, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+inline bool wait_for_port(std::uint16_t port,
+                          std::chrono::milliseconds limit = std::chrono::seconds(10)) {
   asio::io_context ctx;
   const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {

@@ -20,7 +20,8 @@ struct proxy {
   std::uint16_t port() const { return endpoint().port(); }
 
   socks5::client client(asio::io_context& ctx, socks5::client_options options = {}) const {
-    return socks5::client(ctx.get_executor(), endpoint().address().to_string(), port(), std::move(options));
+    return socks5::client(ctx.get_executor(), endpoint().address().to_string(), port(),
+                          std::move(options));
   }
 
   socks5::server server;

@@ -22,8 +22,8 @@ class record_log {
   }
 
   // The records once there are at least n, or whatever came within `limit`.
-  std::vector<socks5::session_record> wait_for(std::size_t n,
-                                               std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+  std::vector<socks5::session_record> wait_for(
+      std::size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     for (;;) {
       {
@@ -35,7 +35,8 @@ class record_log {
   }
 
   // The newest record, waiting for a first one if there is none yet.
-  std::optional<socks5::session_record> last(std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+  std::optional<socks5::session_record> last(
+      std::chrono::milliseconds limit = std::chrono::seconds(3)) {
     auto all = wait_for(1, limit);
     if (all.empty()) return std::nullopt;
     return all.back();

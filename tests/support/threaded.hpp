@@ -23,13 +23,15 @@ class threaded_proxy {
     server_.emplace(ctx_.get_executor(), std::move(options));
     REQUIRE_FALSE(server_->listen({asio::ip::address_v4::loopback(), 0}));
     server_->start();
-    for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { ctx_.run(); });
+    for (std::size_t i = 0; i < threads; ++i)
+      threads_.emplace_back([this] { ctx_.run(); });
   }
   ~threaded_proxy() {
     server_->stop();
     work_.reset();
     ctx_.stop();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_)
+      t.join();
   }
 
   socks5::server& server() { return *server_; }
@@ -56,14 +58,17 @@ class threaded_proxy {
   asio::io_context client_ctx_;
 };
 
-inline void send(asio::ip::tcp::socket& s, const bytes& data) { asio::write(s, asio::buffer(data)); }
+inline void send(asio::ip::tcp::socket& s, const bytes& data) {
+  asio::write(s, asio::buffer(data));
+}
 
 // Reads exactly n octets, or fewer if the peer closes; waits at most `limit`.
 inline bytes receive(asio::ip::tcp::socket& s, std::size_t n,
                      std::chrono::milliseconds limit = std::chrono::seconds(10)) {
   bytes out(n);
   std::size_t got = 0;
-  timeval tv{static_cast<time_t>(limit.count() / 1000), static_cast<suseconds_t>((limit.count() % 1000) * 1000)};
+  timeval tv{static_cast<time_t>(limit.count() / 1000),
+             static_cast<suseconds_t>((limit.count() % 1000) * 1000)};
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   while (got < n) {
     std::error_code ec;
@@ -76,8 +81,10 @@ inline bytes receive(asio::ip::tcp::socket& s, std::size_t n,
 }
 
 // True when the peer closed the connection (end of stream or reset) within `limit`.
-inline bool closed_by_peer(asio::ip::tcp::socket& s, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-  timeval tv{static_cast<time_t>(limit.count() / 1000), static_cast<suseconds_t>((limit.count() % 1000) * 1000)};
+inline bool closed_by_peer(asio::ip::tcp::socket& s,
+                           std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  timeval tv{static_cast<time_t>(limit.count() / 1000),
+             static_cast<suseconds_t>((limit.count() % 1000) * 1000)};
   ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::uint8_t c;
   std::error_code ec;

@@ -11,11 +11,13 @@
 namespace test {
 
 template <class Stream>
-asio::awaitable<std::error_code> send_all_then_half_close(Stream& s, const std::vector<char>& data) {
+asio::awaitable<std::error_code> send_all_then_half_close(Stream& s,
+                                                          const std::vector<char>& data) {
   std::size_t at = 0;
   while (at < data.size()) {
     const std::size_t chunk = std::min<std::size_t>(data.size() - at, 256 * 1024);
-    auto [ec, n] = co_await asio::async_write(s, asio::buffer(data.data() + at, chunk), socks5::detail::use_tuple);
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(data.data() + at, chunk),
+                                              socks5::detail::use_tuple);
     if (ec) co_return ec;
     at += n;
   }
@@ -55,7 +57,8 @@ asio::awaitable<received> receive_exactly(Stream& s, std::size_t size) {
   std::vector<char> buf(64 * 1024);
   while (r.size < size) {
     const std::size_t want = std::min(buf.size(), size - r.size);
-    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf.data(), want), socks5::detail::use_tuple);
+    auto [ec, n] =
+        co_await s.async_read_some(asio::buffer(buf.data(), want), socks5::detail::use_tuple);
     h.update(buf.data(), n);
     r.size += n;
     if (ec) {

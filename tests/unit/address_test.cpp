@@ -29,7 +29,8 @@ TEST_CASE("address::parse") {
   CHECK_FALSE(ec);
   CHECK(address::parse("proxy.example:1", ec) == address::domain("proxy.example", 1));
   CHECK_FALSE(ec);
-  for (const char* bad : {"nohost", ":80", "host:", "host:65536", "host:8x", "::1:80", "[::1:80", "[zz]:1"}) {
+  for (const char* bad :
+       {"nohost", ":80", "host:", "host:65536", "host:8x", "::1:80", "[::1:80", "[zz]:1"}) {
     INFO(bad);
     address::parse(bad, ec);
     CHECK(ec);

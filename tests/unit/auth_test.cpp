@@ -137,10 +137,12 @@ TEST_CASE("the generic driver runs both sides of a method over a socket pair") {
   auto client_machine = client_side.start({});
   auto server_machine = server_side.start({});
   std::error_code client_ec = errc::general_failure, server_ec = errc::general_failure;
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> { client_ec = co_await run_auth(a, *client_machine); },
-                 asio::detached);
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> { server_ec = co_await run_auth(c, *server_machine); },
-                 asio::detached);
+  asio::co_spawn(
+      ctx, [&]() -> asio::awaitable<void> { client_ec = co_await run_auth(a, *client_machine); },
+      asio::detached);
+  asio::co_spawn(
+      ctx, [&]() -> asio::awaitable<void> { server_ec = co_await run_auth(c, *server_machine); },
+      asio::detached);
   ctx.run();
   CHECK_FALSE(client_ec);
   CHECK_FALSE(server_ec);

@@ -12,16 +12,35 @@ TEST_CASE("the category is named socks5 and every code has its own message") {
   const std::error_code ec = errc::host_unreachable;
   CHECK(std::string(ec.category().name()) == "socks5");
   CHECK(ec.message() == "host unreachable");
-  const errc all[] = {errc::general_failure, errc::not_allowed, errc::network_unreachable,
-                      errc::host_unreachable, errc::connection_refused, errc::ttl_expired,
-                      errc::command_not_supported, errc::address_type_not_supported,
-                      errc::unknown_reply_code, errc::bad_version, errc::no_methods,
-                      errc::bad_address_type, errc::empty_domain_name, errc::bad_domain_name,
-                      errc::domain_name_too_long, errc::truncated_message, errc::trailing_data,
-                      errc::bad_command, errc::bad_reserved_field, errc::credential_too_long,
-                      errc::fragmented_datagram, errc::no_acceptable_methods, errc::unoffered_method,
-                      errc::auth_failed, errc::auth_rejected_by_policy, errc::handshake_timeout,
-                      errc::idle_timeout, errc::connection_limit, errc::server_stopping};
+  const errc all[] = {errc::general_failure,
+                      errc::not_allowed,
+                      errc::network_unreachable,
+                      errc::host_unreachable,
+                      errc::connection_refused,
+                      errc::ttl_expired,
+                      errc::command_not_supported,
+                      errc::address_type_not_supported,
+                      errc::unknown_reply_code,
+                      errc::bad_version,
+                      errc::no_methods,
+                      errc::bad_address_type,
+                      errc::empty_domain_name,
+                      errc::bad_domain_name,
+                      errc::domain_name_too_long,
+                      errc::truncated_message,
+                      errc::trailing_data,
+                      errc::bad_command,
+                      errc::bad_reserved_field,
+                      errc::credential_too_long,
+                      errc::fragmented_datagram,
+                      errc::no_acceptable_methods,
+                      errc::unoffered_method,
+                      errc::auth_failed,
+                      errc::auth_rejected_by_policy,
+                      errc::handshake_timeout,
+                      errc::idle_timeout,
+                      errc::connection_limit,
+                      errc::server_stopping};
   std::set<std::string> messages;
   for (auto e : all) {
     const std::error_code code = e;
@@ -45,9 +64,12 @@ TEST_CASE("reply codes 01-08 map to errors and back") {
 }
 
 TEST_CASE("system and resolver errors map to the reply a server sends") {
-  CHECK(reply_for(std::make_error_code(std::errc::connection_refused)) == reply_code::connection_refused);
-  CHECK(reply_for(std::make_error_code(std::errc::network_unreachable)) == reply_code::network_unreachable);
-  CHECK(reply_for(std::make_error_code(std::errc::host_unreachable)) == reply_code::host_unreachable);
+  CHECK(reply_for(std::make_error_code(std::errc::connection_refused)) ==
+        reply_code::connection_refused);
+  CHECK(reply_for(std::make_error_code(std::errc::network_unreachable)) ==
+        reply_code::network_unreachable);
+  CHECK(reply_for(std::make_error_code(std::errc::host_unreachable)) ==
+        reply_code::host_unreachable);
   CHECK(reply_for(std::make_error_code(std::errc::timed_out)) == reply_code::ttl_expired);
   CHECK(reply_for(asio::error::host_not_found) == reply_code::host_unreachable);
   // What sockets actually report: Asio's own system category.
@@ -72,5 +94,6 @@ TEST_CASE("conditions: auth failure, protocol violation, rejected by proxy") {
   CHECK(std::error_code(errc::connection_refused) == condition::rejected_by_proxy);
   CHECK(std::error_code(errc::connection_refused) != condition::auth_failure);
   CHECK(std::error_code(errc::handshake_timeout) != condition::protocol_violation);
-  CHECK(std::string(std::error_condition(condition::auth_failure).category().name()) == "socks5.condition");
+  CHECK(std::string(std::error_condition(condition::auth_failure).category().name()) ==
+        "socks5.condition");
 }

@@ -18,7 +18,8 @@ namespace {
 template <class Parser>
 auto exact(Parser p, const bytes& in) {
   using R = decltype(p(bytes_view{}));
-  return parse_exact<typename std::remove_cvref_t<decltype(std::declval<R>().value)>>(p, bytes_view(in));
+  return parse_exact<typename std::remove_cvref_t<decltype(std::declval<R>().value)>>(
+      p, bytes_view(in));
 }
 
 // Every strict prefix of a valid message is incomplete, never an error, and asks for more
@@ -126,8 +127,10 @@ TEST_CASE("RFC 1929 request: 255-octet fields, empty password as curl sends it, 
   CHECK(encode(user_pass_request{std::string(256, 'u'), "p"}, out) == errc::credential_too_long);
   CHECK(encode(user_pass_request{"u", std::string(256, 'p')}, out) == errc::credential_too_long);
   CHECK(parse_user_pass_request(b({0x05, 0x01, 'u', 0x01, 'p'})).error == errc::bad_version);
-  CHECK(exact(parse_user_pass_request, b({0x01, 0x01, 'u', 0x01, 'p', 'x'})).error == errc::trailing_data);
-  CHECK(exact(parse_user_pass_request, b({0x01, 0x01, 'u', 0x02, 'p'})).error == errc::truncated_message);
+  CHECK(exact(parse_user_pass_request, b({0x01, 0x01, 'u', 0x01, 'p', 'x'})).error ==
+        errc::trailing_data);
+  CHECK(exact(parse_user_pass_request, b({0x01, 0x01, 'u', 0x02, 'p'})).error ==
+        errc::truncated_message);
 }
 
 TEST_CASE("RFC 1929 reply: STATUS 00 success, anything else failure") {
@@ -155,8 +158,8 @@ TEST_CASE("request: CONNECT, BIND, UDP ASSOCIATE with IPv4, domain name and IPv6
       {{command::bind, address::domain("ftp.example.org", 21)},
        b({0x05, 0x02, 0x00, 0x03, 15}) + test::text("ftp.example.org") + b({0x00, 0x15})},
       {{command::udp_associate, address(asio::ip::make_address("2001:db8::1"), 0xabcd)},
-       b({0x05, 0x03, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01,
-          0xab, 0xcd})},
+       b({0x05, 0x03, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0,    0,    0,
+          0,    0,    0,    0,    0,    0,    0,    0,    0x01, 0xab, 0xcd})},
       // Clients that do not know their UDP source send zeros.
       {{command::udp_associate, address(asio::ip::make_address("0.0.0.0"), 0)},
        b({0x05, 0x03, 0x00, 0x01, 0, 0, 0, 0, 0, 0})},
@@ -174,13 +177,15 @@ TEST_CASE("request: CONNECT, BIND, UDP ASSOCIATE with IPv4, domain name and IPv6
 }
 
 TEST_CASE("request: an IPv4-mapped IPv6 address keeps ATYP 04 (found by fuzzing)") {
-  const bytes wire = b({0x05, 0x03, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xea, 0x00, 0x01, 0x1f, 0x90, 0xff});
+  const bytes wire = b({0x05, 0x03, 0x00, 0x04, 0,    0,    0,    0,    0,    0,    0,
+                        0,    0,    0,    0xff, 0xff, 0xea, 0x00, 0x01, 0x1f, 0x90, 0xff});
   auto r = parse_request(wire);
   REQUIRE(r.complete());
   CHECK(r.value.target.is_ipv6());
   request_buffer out;
   REQUIRE_FALSE(encode(r.value, out));
-  CHECK(test::to_bytes(out) == bytes(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(r.size)));
+  CHECK(test::to_bytes(out) ==
+        bytes(wire.begin(), wire.begin() + static_cast<std::ptrdiff_t>(r.size)));
 }
 
 TEST_CASE("request: a 255-octet name, and an IP literal sent as a name stays a name") {
@@ -193,7 +198,8 @@ TEST_CASE("request: a 255-octet name, and an IP literal sent as a name stays a n
   REQUIRE(r.complete());
   CHECK(r.value.target.domain_name() == name);
 
-  auto literal = exact(parse_request, b({0x05, 0x01, 0x00, 0x03, 9}) + test::text("127.0.0.1") + b({0, 80}));
+  auto literal =
+      exact(parse_request, b({0x05, 0x01, 0x00, 0x03, 9}) + test::text("127.0.0.1") + b({0, 80}));
   REQUIRE(literal.complete());
   CHECK(literal.value.target.is_domain());
 }
@@ -204,10 +210,13 @@ TEST_CASE("request: each malformation has its own error, reported as soon as it 
   CHECK(parse_request(b({0x05, 0x04})).error == errc::bad_command);
   CHECK(parse_request(b({0x05, 0x01, 0x01})).error == errc::bad_reserved_field);
   CHECK(parse_request(b({0x05, 0x01, 0x00, 0x02})).error == errc::bad_address_type);
-  CHECK(parse_request(b({0x05, 0x01, 0x00, 0x05, 1, 2, 3, 4, 0, 80})).error == errc::bad_address_type);
-  CHECK(parse_request(b({0x05, 0x01, 0x00, 0x03, 0x00, 0x00, 0x50})).error == errc::empty_domain_name);
+  CHECK(parse_request(b({0x05, 0x01, 0x00, 0x05, 1, 2, 3, 4, 0, 80})).error ==
+        errc::bad_address_type);
+  CHECK(parse_request(b({0x05, 0x01, 0x00, 0x03, 0x00, 0x00, 0x50})).error ==
+        errc::empty_domain_name);
   CHECK(parse_request(b({0x05, 0x01, 0x00, 0x03, 0x03, 'a', 0x00})).error == errc::bad_domain_name);
-  CHECK(exact(parse_request, b({0x05, 0x01, 0x00, 0x01, 1, 2, 3, 4, 0})).error == errc::truncated_message);
+  CHECK(exact(parse_request, b({0x05, 0x01, 0x00, 0x01, 1, 2, 3, 4, 0})).error ==
+        errc::truncated_message);
   CHECK(exact(parse_request, b({0x05, 0x01, 0x00, 0x01, 1, 2, 3, 4, 0, 80, 0})).error ==
         errc::trailing_data);
   // The size needed grows with what the header says.
@@ -243,7 +252,8 @@ TEST_CASE("reply: every REP code 00-08 round-trips, and an unknown code still pa
   CHECK(unknown.value.rep == 0x09);
   CHECK(error_from_reply(unknown.value.rep) == errc::unknown_reply_code);
 
-  const bytes v6 = b({0x05, 0x00, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x1f, 0x90});
+  const bytes v6 =
+      b({0x05, 0x00, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0x1f, 0x90});
   auto r6 = exact(parse_reply, v6);
   REQUIRE(r6.complete());
   CHECK(r6.value.bound == address(asio::ip::make_address("::1"), 8080));
@@ -268,11 +278,13 @@ TEST_CASE("UDP header: RSV 0000, FRAG 00, each address type; DATA follows") {
   auto v4 = parse_udp_header(b({0, 0, 0, 0x01, 10, 0, 0, 1, 0x00, 0x35}));
   REQUIRE(v4.complete());
   CHECK(v4.value.target == address(asio::ip::make_address("10.0.0.1"), 53));
-  check_prefixes_incomplete(parse_udp_header, b({0, 0, 0, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 53}));
+  check_prefixes_incomplete(
+      parse_udp_header, b({0, 0, 0, 0x04, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 53}));
 }
 
 TEST_CASE("UDP header: FRAG != 0 is dropped, RSV must be zero, bad ATYP") {
-  CHECK(parse_udp_header(b({0, 0, 1, 0x01, 10, 0, 0, 1, 0, 53})).error == errc::fragmented_datagram);
+  CHECK(parse_udp_header(b({0, 0, 1, 0x01, 10, 0, 0, 1, 0, 53})).error ==
+        errc::fragmented_datagram);
   CHECK(parse_udp_header(b({0, 1, 0, 0x01, 10, 0, 0, 1, 0, 53})).error == errc::bad_reserved_field);
   CHECK(parse_udp_header(b({1})).error == errc::bad_reserved_field);
   CHECK(parse_udp_header(b({0, 0, 0, 0x09})).error == errc::bad_address_type);

@@ -67,8 +67,8 @@ class any_client_auth : public detail::any_side<client_auth_context> {
  public:
   // The self check comes first: it keeps copying from asking whether a copy is a side.
   template <class Side>
-    requires(!std::is_same_v<std::remove_cvref_t<Side>, any_client_auth>) && ClientAuthSide<Side>
-  any_client_auth(Side side) : any_side(std::move(side)) {}
+  requires(!std::is_same_v<std::remove_cvref_t<Side>, any_client_auth>) &&
+      ClientAuthSide<Side> any_client_auth(Side side) : any_side(std::move(side)) {}
 };
 
 // Any server side of any AuthMethod.
@@ -76,8 +76,8 @@ class any_server_auth : public detail::any_side<server_auth_context> {
  public:
   // The self check comes first: it keeps copying from asking whether a copy is a side.
   template <class Side>
-    requires(!std::is_same_v<std::remove_cvref_t<Side>, any_server_auth>) && ServerAuthSide<Side>
-  any_server_auth(Side side) : any_side(std::move(side)) {}
+  requires(!std::is_same_v<std::remove_cvref_t<Side>, any_server_auth>) &&
+      ServerAuthSide<Side> any_server_auth(Side side) : any_side(std::move(side)) {}
 };
 
 }  // namespace socks5

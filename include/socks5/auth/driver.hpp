@@ -26,21 +26,23 @@ asio::awaitable<std::error_code> run_auth(Stream& stream, Machine& machine) {
     const auth_step step = machine.next();
     switch (step.what) {
       case auth_step::action::write: {
-        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(step.output.data(), step.output.size()),
-                                                  detail::use_tuple);
+        auto [ec, n] = co_await asio::async_write(
+            stream, asio::buffer(step.output.data(), step.output.size()), detail::use_tuple);
         if (ec) co_return ec;
         break;
       }
       case auth_step::action::read: {
         // An empty read would make no progress: a machine asking for one is broken.
         if (step.input.empty()) co_return errc::general_failure;
-        auto [ec, n] = co_await asio::async_read(stream, asio::buffer(step.input.data(), step.input.size()),
-                                                 detail::use_tuple);
+        auto [ec, n] = co_await asio::async_read(
+            stream, asio::buffer(step.input.data(), step.input.size()), detail::use_tuple);
         if (ec) co_return ec;
         break;
       }
-      case auth_step::action::done: co_return std::error_code{};
-      case auth_step::action::fail: co_return step.error;
+      case auth_step::action::done:
+        co_return std::error_code{};
+      case auth_step::action::fail:
+        co_return step.error;
     }
   }
 }

@@ -19,9 +19,9 @@ namespace socks5 {
 struct auth_step {
   enum class action : std::uint8_t { write, read, done, fail };
   action what = action::fail;
-  wire::bytes_view output;          // write: send all of these octets
-  std::span<wire::byte> input;      // read: fill exactly this span
-  std::error_code error;            // fail: why (anything to tell the peer was written first)
+  wire::bytes_view output;      // write: send all of these octets
+  std::span<wire::byte> input;  // read: fill exactly this span
+  std::error_code error;        // fail: why (anything to tell the peer was written first)
 
   static auth_step write(wire::bytes_view out) { return {action::write, out, {}, {}}; }
   static auth_step read(std::span<wire::byte> in) { return {action::read, {}, in, {}}; }
@@ -47,13 +47,15 @@ concept AuthMachine = requires(M& m) {
 };
 
 template <class S>
-concept ClientAuthSide = std::copy_constructible<S> && requires(const S& s, const client_auth_context& c) {
+concept ClientAuthSide = std::copy_constructible<S> &&
+    requires(const S& s, const client_auth_context& c) {
   { s.code() } -> std::same_as<method_code>;
   { s.start(c) } -> AuthMachine;
 };
 
 template <class S>
-concept ServerAuthSide = std::copy_constructible<S> && requires(const S& s, const server_auth_context& c) {
+concept ServerAuthSide = std::copy_constructible<S> &&
+    requires(const S& s, const server_auth_context& c) {
   { s.code() } -> std::same_as<method_code>;
   { s.start(c) } -> AuthMachine;
 };

@@ -17,7 +17,8 @@ class password_file {
  public:
   static password_file load(const std::filesystem::path& path, std::error_code& ec);
   // Same as load() for text already in memory; `error_line` is the first bad line (1-based).
-  static password_file parse(std::string_view text, std::error_code& ec, std::size_t* error_line = nullptr);
+  static password_file parse(std::string_view text, std::error_code& ec,
+                             std::size_t* error_line = nullptr);
 
   // True when the user exists and the password matches, compared in constant time; an unknown
   // user costs the same comparison.

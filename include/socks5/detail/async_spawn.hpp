@@ -39,13 +39,14 @@ auto async_spawn(Executor ex, asio::awaitable<std::tuple<std::error_code, T>> op
         asio::co_spawn(
             ex, as_optional(std::move(op)),
             asio::bind_cancellation_slot(
-                slot, asio::bind_executor(handler_ex, [h = std::move(handler)](
-                                                          std::exception_ptr e,
-                                                          std::optional<result> r) mutable {
-                  // The coroutines report errors as values; an exception here is bad_alloc.
-                  if (e) std::rethrow_exception(e);
-                  std::apply(std::move(h), std::move(*r));
-                })));
+                slot, asio::bind_executor(
+                          handler_ex, [h = std::move(handler)](std::exception_ptr e,
+                                                               std::optional<result> r) mutable {
+                            // The coroutines report errors as values; an exception here is
+                            // bad_alloc.
+                            if (e) std::rethrow_exception(e);
+                            std::apply(std::move(h), std::move(*r));
+                          })));
       },
       token, std::move(op));
 }
