@@ -53,6 +53,12 @@ class socks5_category_impl final : public std::error_category {
         return "user name or password longer than 255 octets";
       case errc::fragmented_datagram:
         return "fragmented UDP datagram";
+      case errc::bad_frame_version: return "frame with a version other than 01";
+      case errc::bad_frame_type: return "frame type not allowed here";
+      case errc::truncated_frame: return "connection ended inside a frame";
+      case errc::frame_too_large: return "token too large for a frame";
+      case errc::empty_token: return "empty token while the security context needs one";
+      case errc::unexpected_token: return "token after the security context was complete";
       case errc::no_acceptable_methods:
         return "no acceptable authentication method";
       case errc::unoffered_method:
@@ -61,6 +67,12 @@ class socks5_category_impl final : public std::error_category {
         return "authentication failed";
       case errc::auth_rejected_by_policy:
         return "authentication result rejected by policy";
+      case errc::peer_aborted: return "peer aborted the authentication";
+      case errc::mutual_auth_required: return "mutual authentication was not established";
+      case errc::protection_level_rejected: return "no acceptable protection level";
+      case errc::protection_mismatch: return "message protection differs from the agreed level";
+      case errc::replayed_message: return "replayed, reordered or missing protected message";
+      case errc::credentials_unavailable: return "no credentials to authenticate with";
       case errc::handshake_timeout:
         return "handshake timed out";
       case errc::idle_timeout:
@@ -88,6 +100,10 @@ class socks5_category_impl final : public std::error_category {
       case errc::no_acceptable_methods:
       case errc::auth_failed:
       case errc::auth_rejected_by_policy:
+      case errc::peer_aborted:
+      case errc::mutual_auth_required:
+      case errc::protection_level_rejected:
+      case errc::credentials_unavailable:
         return condition::auth_failure;
       case errc::bad_version:
       case errc::no_methods:
@@ -99,6 +115,14 @@ class socks5_category_impl final : public std::error_category {
       case errc::bad_command:
       case errc::bad_reserved_field:
       case errc::fragmented_datagram:
+      case errc::bad_frame_version:
+      case errc::bad_frame_type:
+      case errc::truncated_frame:
+      case errc::frame_too_large:
+      case errc::empty_token:
+      case errc::unexpected_token:
+      case errc::protection_mismatch:
+      case errc::replayed_message:
       case errc::unoffered_method:
         return condition::protocol_violation;
       default:

@@ -70,7 +70,9 @@ asio::awaitable<handshake_result<NextLayer>> negotiate(NextLayer next, const cli
   auto machine = side->start(client_auth_context{opts.proxy_host});
   ec = co_await run_auth(next, *machine);
   if (!ec && co_await cancelled()) ec = asio::error::operation_aborted;
-  co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next))};
+  // From here on everything goes through the method's protection, if it has one.
+  auto protection = ec ? nullptr : machine->take_protection();
+  co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next), std::move(protection))};
 }
 
 // Sends `req` through the negotiated stream and reads the reply.

@@ -33,12 +33,24 @@ enum class errc : int {
   bad_reserved_field = 29,    // RSV is not zero
   credential_too_long = 30,   // user name or password over 255 octets (encoding only)
   fragmented_datagram = 31,   // UDP FRAG is not zero
+  bad_frame_version = 32,     // a VER|TYPE|LEN frame whose VER is not 01
+  bad_frame_type = 33,        // a frame type (MTYP, STATE) not allowed at this point
+  truncated_frame = 34,       // the stream ended inside a frame
+  frame_too_large = 35,       // a token or record that does not fit in 65535 octets
+  empty_token = 36,           // a zero-length token where the context still needs one
+  unexpected_token = 37,      // a token after the context was already complete
 
   // Negotiation.
   no_acceptable_methods = 40,  // the server answered X'FF'
   unoffered_method = 41,       // the server selected a method the client did not offer
   auth_failed = 42,            // the peer rejected the credentials
   auth_rejected_by_policy = 43,
+  peer_aborted = 44,                // the peer sent the abort message (RFC 1961: 01 FF)
+  mutual_auth_required = 45,        // the context was established without mutual authentication
+  protection_level_rejected = 46,   // no protection level both sides accept
+  protection_mismatch = 47,         // a message protected other than the agreed level says
+  replayed_message = 48,            // a duplicate, old, reordered or missing message
+  credentials_unavailable = 49,     // no ticket, no keytab entry: nothing to authenticate with
 
   // Server-side limits and timers.
   handshake_timeout = 50,

@@ -28,9 +28,21 @@ asio::awaitable<void> async_shutdown_send(asio::basic_stream_socket<Protocol, Ex
   co_return;
 }
 
+// A protected stream first sends its protection's closing frames (the SSL method's
+// close_notify), then half-closes the layer below.
+template <class NextLayer, class P>
+asio::awaitable<void> async_shutdown_send(ProtectedStream<NextLayer, P>& s) {
+  auto [ec] = co_await s.async_write_close(asio::experimental::as_tuple(asio::use_awaitable));
+  (void)ec;  // the half-close below is owed either way
+  co_await async_shutdown_send(s.next_layer());
+}
+
 template <class NextLayer>
 asio::awaitable<void> async_shutdown_send(stream<NextLayer>& s) {
-  co_await async_shutdown_send(s.next_layer());
+  if (auto* p = s.protected_stream())
+    co_await async_shutdown_send(*p);
+  else
+    co_await async_shutdown_send(s.next_layer());
 }
 
 // Closing: both directions at once, making any pending operation on the stream complete.
@@ -38,6 +50,11 @@ template <class Protocol, class Executor>
 void close_stream(asio::basic_stream_socket<Protocol, Executor>& s) {
   std::error_code ignored;
   s.close(ignored);
+}
+
+template <class NextLayer, class P>
+void close_stream(ProtectedStream<NextLayer, P>& s) {
+  close_stream(s.next_layer());
 }
 
 template <class NextLayer>

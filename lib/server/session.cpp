@@ -178,6 +178,9 @@ asio::awaitable<std::error_code> session::negotiate() {
   auto machine = chosen->start(server_auth_context{context_.client});
   if (auto ec = co_await run_auth(client_.next_layer(), *machine)) co_return ec;
   record_.identity = context_.identity = machine->identity();
+  // The request, the reply and the relayed data go through the method's protection, if any.
+  if (auto protection = machine->take_protection())
+    client_ = stream<tcp::socket>(std::move(client_.next_layer()), std::move(protection));
   co_return std::error_code{};
 }
 

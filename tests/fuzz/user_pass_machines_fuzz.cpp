@@ -26,6 +26,7 @@ void drive(Machine& m, socks5::wire::bytes_view in) {
         at += step.input.size();
         break;
       }
+      case auth_step::action::offload: step.work(); break;
       case auth_step::action::done:
       case auth_step::action::fail:
         return;

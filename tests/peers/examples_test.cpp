@@ -41,7 +41,8 @@ TEST_CASE("socks5-connect: through pipes, as an ssh ProxyCommand uses it") {
                        std::to_string(proxy.echo_endpoint().port()) + " | cat > '" +
                        (dir / "output") + "'";
   auto [status, out] = test::run_command({"sh", "-c", command}, dir);
-  INFO(out);
+  const std::string out_text = out;  // clang 14 cannot capture bindings
+  INFO(out_text);
   CHECK(status == 0);
   CHECK(test::read_file(dir / "output") == test::read_file(input));
 }

@@ -53,6 +53,7 @@ class http_server {
         "\r\nConnection: close\r\n\r\n" + body;
     auto [wec, w] =
         co_await asio::async_write(socket, asio::buffer(response), socks5::detail::use_tuple);
+    (void)wec;  // the client may be gone: nothing to do about it
     std::error_code ignored;
     socket.shutdown(asio::socket_base::shutdown_send, ignored);
   }

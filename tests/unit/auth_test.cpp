@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <thread>
+
+#include <asio/steady_timer.hpp>
 
 #include <asio/detached.hpp>
 #include <asio/local/connect_pair.hpp>
@@ -166,4 +169,42 @@ TEST_CASE("the driver reports a peer that hangs up mid-negotiation") {
   auto m = UserPassAuth::server{only("alice", "pw")}.start({});
   auto ec = test::run(ctx, run_auth(c, m));
   CHECK(ec == asio::error::eof);
+}
+
+TEST_CASE("offload: blocking work runs off the event loop, which keeps serving meanwhile") {
+  // A machine whose only step may block (as a first GSS-API call may, on a KDC).
+  struct blocking_machine {
+    std::thread::id worker;
+    int calls = 0;
+    auth_step next() {
+      if (calls++ == 0)
+        return auth_step::offload([this] {
+          worker = std::this_thread::get_id();
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        });
+      return auth_step::finished();
+    }
+    std::string identity() const { return {}; }
+    std::unique_ptr<protection> take_protection() { return nullptr; }
+  };
+  static_assert(AuthMachine<blocking_machine>);
+
+  asio::io_context ctx;
+  asio::local::stream_protocol::socket a(ctx), c(ctx);
+  asio::local::connect_pair(a, c);
+  blocking_machine m;
+  int ticks = 0;
+  asio::steady_timer timer(ctx);
+  std::function<void(std::error_code)> tick = [&](std::error_code ec) {
+    if (ec || ++ticks >= 5) return;
+    timer.expires_after(std::chrono::milliseconds(20));
+    timer.async_wait(tick);
+  };
+  tick({});
+  const auto ec = test::run(ctx, run_auth(a, m));
+  CHECK_FALSE(ec);
+  CHECK(m.calls == 2);
+  CHECK(m.worker != std::this_thread::get_id());
+  // The timer ticked while the work was blocked for 300 ms.
+  CHECK(ticks >= 5);
 }

@@ -40,7 +40,19 @@ TEST_CASE("the category is named socks5 and every code has its own message") {
                       errc::handshake_timeout,
                       errc::idle_timeout,
                       errc::connection_limit,
-                      errc::server_stopping};
+                      errc::server_stopping,
+                      errc::bad_frame_version,
+                      errc::bad_frame_type,
+                      errc::truncated_frame,
+                      errc::frame_too_large,
+                      errc::empty_token,
+                      errc::unexpected_token,
+                      errc::peer_aborted,
+                      errc::mutual_auth_required,
+                      errc::protection_level_rejected,
+                      errc::protection_mismatch,
+                      errc::replayed_message,
+                      errc::credentials_unavailable};
   std::set<std::string> messages;
   for (auto e : all) {
     const std::error_code code = e;

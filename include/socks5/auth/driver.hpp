@@ -2,7 +2,14 @@
 // messages, over any AsyncStream.
 #pragma once
 
+#include <functional>
+#include <thread>
+
+#include <asio/associated_executor.hpp>
 #include <asio/awaitable.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/buffer.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
@@ -15,34 +22,52 @@
 namespace socks5 {
 
 namespace detail {
+
 inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+// Runs `work` on a thread of its own and resumes on the coroutine's executor, which is kept
+// busy meanwhile so that run() does not return. The work cannot be interrupted; what it waits
+// on must have its own timeout (a KDC has).
+inline asio::awaitable<void> run_blocking(std::function<void()>& work) {
+  auto ex = co_await asio::this_coro::executor;
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+      [ex, &work](auto handler) {
+        std::thread([w = std::move(work), h = std::move(handler),
+                     guard = asio::make_work_guard(ex)]() mutable {
+          w();
+          auto resume_ex = asio::get_associated_executor(h, guard.get_executor());
+          asio::post(resume_ex, std::move(h));
+        }).detach();
+      },
+      asio::use_awaitable);
 }
+
+}  // namespace detail
 
 // Runs `machine` to its end over `stream`. Reads only what the machine asks for, so the stream
 // holds exactly the octets that follow the negotiation.
 template <class Stream, class Machine>
 asio::awaitable<std::error_code> run_auth(Stream& stream, Machine& machine) {
+  // Plain if-chains and named locals: no temporary with a destructor lives across a co_await,
+  // which both GCC 12 and clang 14 mishandle.
   for (;;) {
-    const auth_step step = machine.next();
-    switch (step.what) {
-      case auth_step::action::write: {
-        auto [ec, n] = co_await asio::async_write(
-            stream, asio::buffer(step.output.data(), step.output.size()), detail::use_tuple);
-        if (ec) co_return ec;
-        break;
-      }
-      case auth_step::action::read: {
-        // An empty read would make no progress: a machine asking for one is broken.
-        if (step.input.empty()) co_return errc::general_failure;
-        auto [ec, n] = co_await asio::async_read(
-            stream, asio::buffer(step.input.data(), step.input.size()), detail::use_tuple);
-        if (ec) co_return ec;
-        break;
-      }
-      case auth_step::action::done:
-        co_return std::error_code{};
-      case auth_step::action::fail:
-        co_return step.error;
+    auth_step step = machine.next();
+    if (step.what == auth_step::action::write) {
+      auto [ec, n] = co_await asio::async_write(
+          stream, asio::buffer(step.output.data(), step.output.size()), detail::use_tuple);
+      if (ec) co_return ec;
+    } else if (step.what == auth_step::action::read) {
+      // An empty read would make no progress: a machine asking for one is broken.
+      if (step.input.empty()) co_return errc::general_failure;
+      auto [ec, n] = co_await asio::async_read(
+          stream, asio::buffer(step.input.data(), step.input.size()), detail::use_tuple);
+      if (ec) co_return ec;
+    } else if (step.what == auth_step::action::offload) {
+      co_await detail::run_blocking(step.work);
+    } else if (step.what == auth_step::action::done) {
+      co_return std::error_code{};
+    } else {
+      co_return step.error;
     }
   }
 }

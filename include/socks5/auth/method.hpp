@@ -3,6 +3,7 @@
 #pragma once
 
 #include <concepts>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -17,16 +18,21 @@ namespace socks5 {
 
 // What a state machine asks its driver to do next.
 struct auth_step {
-  enum class action : std::uint8_t { write, read, done, fail };
+  enum class action : std::uint8_t { write, read, offload, done, fail };
   action what = action::fail;
   wire::bytes_view output;      // write: send all of these octets
   std::span<wire::byte> input;  // read: fill exactly this span
+  std::function<void()> work;   // offload: run this away from the event loop (it may block,
+                                // e.g. on a KDC), then call next() again
   std::error_code error;        // fail: why (anything to tell the peer was written first)
 
-  static auth_step write(wire::bytes_view out) { return {action::write, out, {}, {}}; }
-  static auth_step read(std::span<wire::byte> in) { return {action::read, {}, in, {}}; }
-  static auth_step finished() { return {action::done, {}, {}, {}}; }
-  static auth_step failed(std::error_code ec) { return {action::fail, {}, {}, ec}; }
+  static auth_step write(wire::bytes_view out) { return {action::write, out, {}, {}, {}}; }
+  static auth_step read(std::span<wire::byte> in) { return {action::read, {}, in, {}, {}}; }
+  static auth_step offload(std::function<void()> w) {
+    return {action::offload, {}, {}, std::move(w), {}};
+  }
+  static auth_step finished() { return {action::done, {}, {}, {}, {}}; }
+  static auth_step failed(std::error_code ec) { return {action::fail, {}, {}, {}, ec}; }
 };
 
 // Facts a side may need about the connection it authenticates.

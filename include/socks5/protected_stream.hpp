@@ -1,0 +1,252 @@
+// ProtectedStream<NextLayer, Protection>: a stream adapter that carries plaintext in
+// VER|TYPE|LEN frames whose bodies a Protection wraps and unwraps (GSS-API tokens, TLS records).
+// It models AsyncReadStream and AsyncWriteStream, so asio::async_read, asio::async_write and the
+// relay use it unchanged. One read and one write may be outstanding at a time, as on a socket.
+#pragma once
+
+#include <algorithm>
+#include <concepts>
+#include <cstring>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <asio/async_result.hpp>
+#include <asio/buffer.hpp>
+#include <asio/compose.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+#include "socks5/protection.hpp"
+#include "socks5/wire/frame.hpp"
+
+namespace socks5 {
+
+// What ProtectedStream needs of a protection. Both it and the abstract socks5::protection have
+// the same four operations.
+template <class P>
+concept Protection = requires(P& p, wire::bytes_view v, std::vector<wire::byte>& out, wire::byte t) {
+  { p.max_plaintext_size() } -> std::convertible_to<std::size_t>;
+  { p.wrap(v, out) } -> std::same_as<std::error_code>;
+  { p.unwrap(t, v, out) } -> std::same_as<std::error_code>;
+  { p.close(out) } -> std::same_as<std::error_code>;
+};
+
+// A protection chosen at run time, during method negotiation.
+class dynamic_protection {
+ public:
+  explicit dynamic_protection(std::unique_ptr<protection> p) : p_(std::move(p)) {}
+  std::size_t max_plaintext_size() const noexcept { return p_->max_plaintext_size(); }
+  std::error_code wrap(wire::bytes_view plain, std::vector<wire::byte>& body) {
+    return p_->wrap(plain, body);
+  }
+  std::error_code unwrap(wire::byte type, wire::bytes_view body, std::vector<wire::byte>& plain) {
+    return p_->unwrap(type, body, plain);
+  }
+  std::error_code close(std::vector<wire::byte>& frames) { return p_->close(frames); }
+  protection& get() noexcept { return *p_; }
+
+ private:
+  std::unique_ptr<protection> p_;
+};
+
+template <class NextLayer, Protection P>
+class ProtectedStream {
+ public:
+  using next_layer_type = std::remove_reference_t<NextLayer>;
+  using executor_type = typename next_layer_type::executor_type;
+
+  template <class... Args>
+  explicit ProtectedStream(NextLayer next, Args&&... protection_args)
+      : next_(std::move(next)), protection_(std::forward<Args>(protection_args)...) {}
+
+  ProtectedStream(ProtectedStream&&) = default;
+  ProtectedStream& operator=(ProtectedStream&&) = default;
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return next_; }
+  const next_layer_type& next_layer() const noexcept { return next_; }
+  P& protection() noexcept { return protection_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+        read_op<MutableBuffers>(*this, buffers), token, next_);
+  }
+
+  // Sends at most one frame: up to max_plaintext_size() octets of the buffers.
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+        write_op<ConstBuffers>(*this, buffers), token, next_);
+  }
+
+  // Writes the protection's closing frames, if it has any (the SSL method's close_notify); the
+  // next layer is left as it is.
+  template <class Token>
+  auto async_write_close(Token&& token) {
+    return asio::async_compose<Token, void(std::error_code)>(close_op(*this), token, next_);
+  }
+
+ private:
+  // Room for one whole frame plus the start of the next, so that a read fills several frames.
+  static constexpr std::size_t input_capacity = wire::frame_header_size + wire::max_frame_body + 16384;
+
+  bool read_ready() const noexcept { return plain_start_ < plain_.size() || read_error_; }
+
+  // Unwraps every complete frame received so far. Errors are kept and reported once the
+  // plaintext before them has been delivered.
+  void unwrap_frames() {
+    while (!read_error_) {
+      const wire::bytes_view pending(in_.data() + in_start_, in_end_ - in_start_);
+      const auto header = wire::parse_frame_header(pending);
+      if (header.invalid()) {
+        read_error_ = header.error;
+        return;
+      }
+      if (header.incomplete() || pending.size() < header.size + header.value.length) return;
+      if (plain_start_ == plain_.size()) {
+        plain_.clear();
+        plain_start_ = 0;
+      }
+      read_error_ = protection_.unwrap(header.value.type,
+                                       pending.subspan(header.size, header.value.length), plain_);
+      in_start_ += header.size + header.value.length;
+    }
+  }
+
+  // Free space for the next read, compacting what is left of a partial frame to the front.
+  asio::mutable_buffer input_space() {
+    if (in_.empty()) in_.resize(input_capacity);
+    if (in_start_ == in_end_) {
+      in_start_ = in_end_ = 0;
+    } else if (in_start_ > 0 && in_.size() - in_end_ < wire::frame_header_size + wire::max_frame_body) {
+      std::memmove(in_.data(), in_.data() + in_start_, in_end_ - in_start_);
+      in_end_ -= in_start_;
+      in_start_ = 0;
+    }
+    return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
+  }
+
+  template <class MutableBuffers>
+  std::size_t deliver(const MutableBuffers& buffers) {
+    const auto n = asio::buffer_copy(
+        buffers, asio::buffer(plain_.data() + plain_start_, plain_.size() - plain_start_));
+    plain_start_ += n;
+    return n;
+  }
+
+  template <class MutableBuffers>
+  struct read_op {
+    read_op(ProtectedStream& stream, const MutableBuffers& b) : s(stream), buffers(b) {}
+    ProtectedStream& s;
+    MutableBuffers buffers;
+    bool reading = false;
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+      if (!reading) {
+        // First call, or the post below: never complete inside the initiating function.
+        reading = true;
+        if (asio::buffer_size(buffers) == 0 || s.read_ready()) return asio::post(std::move(self));
+        return s.next_.async_read_some(s.input_space(), std::move(self));
+      }
+      if (ec == asio::error::eof && s.in_start_ != s.in_end_) ec = errc::truncated_frame;
+      s.in_end_ += n;
+      s.unwrap_frames();
+      if (s.plain_start_ < s.plain_.size() || asio::buffer_size(buffers) == 0) {
+        const auto delivered = s.deliver(buffers);
+        return self.complete(std::error_code{}, delivered);
+      }
+      if (s.read_error_) return self.complete(s.read_error_, 0);
+      if (ec) return self.complete(ec, 0);
+      s.next_.async_read_some(s.input_space(), std::move(self));
+    }
+  };
+
+  // Wraps the first frame's worth of `buffers` into out_; returns how much plaintext it took.
+  template <class ConstBuffers>
+  std::error_code build_frame(const ConstBuffers& buffers, std::size_t& taken) {
+    taken = std::min(asio::buffer_size(buffers), protection_.max_plaintext_size());
+    const asio::const_buffer first = *asio::buffer_sequence_begin(buffers);
+    wire::bytes_view plain(static_cast<const wire::byte*>(first.data()), taken);
+    if (first.size() < taken) {
+      scratch_.resize(taken);
+      asio::buffer_copy(asio::buffer(scratch_), buffers, taken);
+      plain = wire::bytes_view(scratch_.data(), taken);
+    }
+    out_.resize(wire::frame_header_size);
+    if (auto ec = protection_.wrap(plain, out_)) return ec;
+    const std::size_t body = out_.size() - wire::frame_header_size;
+    if (body > wire::max_frame_body) return errc::frame_too_large;
+    wire::encode_frame_header(wire::frame_type::data, static_cast<std::uint16_t>(body), out_.data());
+    return {};
+  }
+
+  template <class ConstBuffers>
+  struct write_op {
+    write_op(ProtectedStream& stream, const ConstBuffers& b) : s(stream), buffers(b) {}
+    ProtectedStream& s;
+    ConstBuffers buffers;
+    enum class step { start, finish_posted, finish_written } at = step::start;
+    std::size_t taken = 0;
+    std::error_code failure;
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t = 0) {
+      switch (at) {
+        case step::start:
+          if (asio::buffer_size(buffers) != 0) failure = s.build_frame(buffers, taken);
+          if (asio::buffer_size(buffers) == 0 || failure) {
+            at = step::finish_posted;
+            return asio::post(std::move(self));
+          }
+          at = step::finish_written;
+          return asio::async_write(s.next_, asio::buffer(s.out_), std::move(self));
+        case step::finish_posted: return self.complete(failure, 0);
+        case step::finish_written: return self.complete(ec, ec ? 0 : taken);
+      }
+    }
+  };
+
+  struct close_op {
+    explicit close_op(ProtectedStream& stream) : s(stream) {}
+    ProtectedStream& s;
+    enum class step { start, finish_posted, finish_written } at = step::start;
+    std::error_code failure;
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t = 0) {
+      switch (at) {
+        case step::start:
+          s.out_.clear();
+          failure = s.protection_.close(s.out_);
+          if (failure || s.out_.empty()) {
+            at = step::finish_posted;
+            return asio::post(std::move(self));
+          }
+          at = step::finish_written;
+          return asio::async_write(s.next_, asio::buffer(s.out_), std::move(self));
+        case step::finish_posted: return self.complete(failure);
+        case step::finish_written: return self.complete(ec);
+      }
+    }
+  };
+
+  NextLayer next_;
+  P protection_;
+
+  std::vector<wire::byte> in_;     // received frames, [in_start_, in_end_) not yet unwrapped
+  std::size_t in_start_ = 0;
+  std::size_t in_end_ = 0;
+  std::vector<wire::byte> plain_;  // unwrapped, [plain_start_, end) not yet delivered
+  std::size_t plain_start_ = 0;
+  std::error_code read_error_;
+
+  std::vector<wire::byte> out_;      // the frame being written
+  std::vector<wire::byte> scratch_;  // plaintext gathered from several buffers
+};
+
+}  // namespace socks5

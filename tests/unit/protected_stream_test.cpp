@@ -1,0 +1,260 @@
+// ProtectedStream against a fake Protection: framing, reassembly across any split, errors.
+#include <doctest/doctest.h>
+
+#include <asio/detached.hpp>
+#include <asio/local/connect_pair.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/read.hpp>
+#include <asio/write.hpp>
+
+#include "chunked_stream.hpp"
+#include "fake_protection.hpp"
+#include "run.hpp"
+#include "socks5/auth/driver.hpp"
+#include "socks5/relay.hpp"
+#include "socks5/stream.hpp"
+
+using namespace socks5;
+using socket_type = asio::local::stream_protocol::socket;
+using bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+bytes pattern(std::size_t n, unsigned seed = 1) {
+  bytes out(n);
+  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>((i * 131 + seed * 7) % 251);
+  return out;
+}
+
+bytes concat(std::initializer_list<bytes> parts) {
+  bytes out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+struct read_result {
+  std::error_code error;
+  bytes data;
+  std::size_t reads = 0;
+};
+
+// Reads until an error (end of stream included) through `s`.
+template <class Stream>
+asio::awaitable<read_result> read_all(Stream& s, std::size_t chunk = 4096) {
+  read_result r;
+  bytes buf(chunk);
+  for (;;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), detail::use_tuple);
+    r.data.insert(r.data.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    ++r.reads;
+    if (ec) {
+      r.error = ec;
+      co_return r;
+    }
+  }
+}
+
+// Feeds `wire` to a ProtectedStream whose next layer hands out `limit` octets per read.
+read_result feed(const bytes& wire, std::size_t limit, std::size_t read_chunk = 4096) {
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  std::thread writer([&] {
+    asio::write(a, asio::buffer(wire));
+    a.shutdown(socket_type::shutdown_send);
+  });
+  ProtectedStream<test::chunked_stream<socket_type>, test::fake_protection> s(
+      test::chunked_stream<socket_type>(std::move(b), limit));
+  auto r = test::run(ctx, read_all(s, read_chunk));
+  writer.join();
+  r.reads = s.next_layer().reads;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("frame header codec: 01 TYPE LEN, and the two-octet abort message") {
+  wire::byte out[4];
+  wire::encode_frame_header(0x03, 0x1234, out);
+  CHECK(bytes(out, out + 4) == bytes{0x01, 0x03, 0x12, 0x34});
+  auto h = wire::parse_frame_header(bytes{0x01, 0x02, 0xff, 0xff});
+  REQUIRE(h.complete());
+  CHECK(h.value == wire::frame_header{0x02, 0xffff});
+  auto abort = wire::parse_frame_header(bytes{0x01, 0xff});
+  REQUIRE(abort.complete());
+  CHECK(abort.size == 2);
+  CHECK(abort.value.type == wire::frame_type::abort);
+  CHECK(wire::parse_frame_header(bytes{0x05}).error == errc::bad_frame_version);
+  CHECK(wire::parse_frame_header(bytes{0x01, 0x03, 0x00}).size == 4);
+}
+
+TEST_CASE("reassembly: one-octet reads, random splits, many frames in one read") {
+  const bytes a = pattern(300, 1), b = pattern(1, 2), c = pattern(999, 3);
+  const bytes wire = concat({test::fake_frame(a), test::fake_frame(b), test::fake_frame(c)});
+  const bytes expected = concat({a, b, c});
+  for (std::size_t limit : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5}, std::size_t{7},
+                            std::size_t{300}, std::size_t{1 << 20}}) {
+    INFO("read limit " << limit);
+    auto r = feed(wire, limit);
+    CHECK(r.error == asio::error::eof);
+    CHECK(r.data == expected);
+    if (limit == 1) CHECK(r.reads >= wire.size());   // really one octet at a time
+    if (limit == (1 << 20)) CHECK(r.reads <= 3);      // all frames from one read
+  }
+}
+
+TEST_CASE("reassembly: a reader with a tiny buffer gets everything, in order") {
+  const bytes a = pattern(5000, 4);
+  auto r = feed(test::fake_frame(a), 1 << 20, 3);
+  CHECK(r.data == a);
+}
+
+TEST_CASE("maximum-size frames: LEN 65535 bodies in both directions") {
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  // 65534 octets of plaintext plus the checksum octet: a 65535-octet body.
+  ProtectedStream<socket_type, test::fake_protection> writer(std::move(a), 65534);
+  ProtectedStream<socket_type, test::fake_protection> reader(std::move(b), 65534);
+  const bytes data = pattern(3 * 65534 + 17, 5);
+  auto send = [&]() -> asio::awaitable<void> {
+    auto [ec, n] = co_await asio::async_write(writer, asio::buffer(data), detail::use_tuple);
+    CHECK_FALSE(ec);
+    CHECK(n == data.size());
+    writer.next_layer().shutdown(socket_type::shutdown_send);
+  };
+  asio::co_spawn(ctx, send(), asio::detached);
+  auto r = test::run(ctx, read_all(reader, 70000));
+  CHECK(r.data == data);
+  CHECK(writer.protection().wrapped == 4);
+  CHECK(reader.protection().unwrapped == 4);
+}
+
+TEST_CASE("a write sends one frame of at most max_plaintext_size octets") {
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  ProtectedStream<socket_type, test::fake_protection> s(std::move(a), 10);
+  const bytes data = pattern(25);
+  auto n = test::run(ctx, [&]() -> asio::awaitable<std::size_t> {
+    auto [ec, written] = co_await s.async_write_some(asio::buffer(data), detail::use_tuple);
+    co_return written;
+  }());
+  CHECK(n == 10);
+  bytes got(4 + 11);
+  asio::read(b, asio::buffer(got));
+  CHECK(got == test::fake_frame(bytes(data.begin(), data.begin() + 10)));
+}
+
+TEST_CASE("writes gather plaintext from several buffers into one frame") {
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  ProtectedStream<socket_type, test::fake_protection> s(std::move(a), 100);
+  const bytes x = pattern(3, 1), y = pattern(4, 2);
+  const std::array<asio::const_buffer, 2> parts{asio::buffer(x), asio::buffer(y)};
+  auto n = test::run(ctx, [&]() -> asio::awaitable<std::size_t> {
+    auto [ec, written] = co_await s.async_write_some(parts, detail::use_tuple);
+    co_return written;
+  }());
+  CHECK(n == 7);
+  bytes got(4 + 8);
+  asio::read(b, asio::buffer(got));
+  CHECK(got == test::fake_frame(concat({x, y})));
+}
+
+TEST_CASE("errors: bad VER, bad type, LEN beyond the data, a body that fails to unwrap") {
+  const bytes good = test::fake_frame(pattern(10));
+  SUBCASE("VER other than 01") {
+    bytes frame = good;
+    frame[0] = 0x05;
+    auto r = feed(concat({good, frame}), 1 << 20);
+    CHECK(r.data == pattern(10));  // what came before the bad frame is delivered first
+    CHECK(r.error == errc::bad_frame_version);
+  }
+  SUBCASE("a frame type the protection does not allow") {
+    auto r = feed(test::fake_frame(pattern(10), 0x02), 1 << 20);
+    CHECK(r.error == errc::bad_frame_type);
+    CHECK(r.data.empty());
+  }
+  SUBCASE("LEN beyond the data, then the connection ends") {
+    bytes frame = good;
+    frame[3] = static_cast<std::uint8_t>(frame[3] + 5);
+    auto r = feed(frame, 1 << 20);
+    CHECK(r.error == errc::truncated_frame);
+  }
+  SUBCASE("a header cut short by the end of the stream") {
+    auto r = feed(bytes{0x01, 0x03, 0x00}, 1);
+    CHECK(r.error == errc::truncated_frame);
+  }
+  SUBCASE("a body the protection rejects") {
+    bytes frame = good;
+    frame.back() ^= 0xff;
+    auto r = feed(frame, 1 << 20);
+    CHECK(r.error == test::bad_checksum());
+  }
+  SUBCASE("a clean end of stream between frames is eof") {
+    auto r = feed(good, 4);
+    CHECK(r.error == asio::error::eof);
+    CHECK(r.data == pattern(10));
+  }
+}
+
+TEST_CASE("a plaintext too large for one frame after wrapping is frame_too_large") {
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  // 65535 octets of plaintext grow to a 65536-octet body.
+  ProtectedStream<socket_type, test::fake_protection> s(std::move(a), 65535);
+  const bytes data = pattern(65535);
+  auto ec = test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
+    auto [e, n] = co_await s.async_write_some(asio::buffer(data), detail::use_tuple);
+    co_return e;
+  }());
+  CHECK(ec == errc::frame_too_large);
+}
+
+TEST_CASE("socks5::stream with a run-time protection: relay and closing frames") {
+  // A protection behind the abstract interface, as negotiation produces it.
+  struct boxed final : socks5::protection {
+    test::fake_protection p{64};
+    std::size_t max_plaintext_size() const noexcept override { return p.max_plaintext_size(); }
+    std::error_code wrap(wire::bytes_view in, std::vector<wire::byte>& out) override { return p.wrap(in, out); }
+    std::error_code unwrap(wire::byte t, wire::bytes_view in, std::vector<wire::byte>& out) override {
+      return p.unwrap(t, in, out);
+    }
+    std::error_code close(std::vector<wire::byte>& frames) override {
+      p.send_close = true;
+      return p.close(frames);
+    }
+  };
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  stream<socket_type> s(std::move(a), std::make_unique<boxed>());
+  CHECK(s.is_protected());
+  const bytes data = pattern(1000);
+  test::run(ctx, [&]() -> asio::awaitable<void> {
+    auto [ec, n] = co_await asio::async_write(s, asio::buffer(data), detail::use_tuple);
+    CHECK_FALSE(ec);
+    co_await async_shutdown_send(s);
+  }());
+  // 16 frames of 64 octets (the last shorter), then the closing frame, then end of stream.
+  bytes wire;
+  std::error_code ec;
+  bytes buf(4096);
+  for (;;) {
+    const auto n = b.read_some(asio::buffer(buf), ec);
+    wire.insert(wire.end(), buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+    if (ec) break;
+  }
+  CHECK(ec == asio::error::eof);
+  REQUIRE(wire.size() >= 4);
+  CHECK(bytes(wire.end() - 4, wire.end()) == bytes{0x01, 0x04, 0x00, 0x00});
+  bytes frames(wire.begin(), wire.end() - 4);
+  auto r = feed(frames, 1 << 20);
+  CHECK(r.data == data);
+
+  stream<socket_type> plain{socket_type(ctx)};
+  CHECK_FALSE(plain.is_protected());
+}
