@@ -73,6 +73,7 @@ class socks5_category_impl final : public std::error_category {
       case errc::protection_mismatch: return "message protection differs from the agreed level";
       case errc::replayed_message: return "replayed, reordered or missing protected message";
       case errc::credentials_unavailable: return "no credentials to authenticate with";
+      case errc::credentials_expired: return "ticket expired";
       case errc::handshake_timeout:
         return "handshake timed out";
       case errc::idle_timeout:
@@ -104,6 +105,7 @@ class socks5_category_impl final : public std::error_category {
       case errc::mutual_auth_required:
       case errc::protection_level_rejected:
       case errc::credentials_unavailable:
+      case errc::credentials_expired:
         return condition::auth_failure;
       case errc::bad_version:
       case errc::no_methods:

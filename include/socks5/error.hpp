@@ -51,6 +51,7 @@ enum class errc : int {
   protection_mismatch = 47,         // a message protected other than the agreed level says
   replayed_message = 48,            // a duplicate, old, reordered or missing message
   credentials_unavailable = 49,     // no ticket, no keytab entry: nothing to authenticate with
+  credentials_expired = 54,         // the ticket-granting ticket has expired
 
   // Server-side limits and timers.
   handshake_timeout = 50,
@@ -67,6 +68,13 @@ enum class condition : int {
 
 const std::error_category& socks5_category() noexcept;
 const std::error_category& condition_category() noexcept;
+
+// GSS-API failures: "gssapi" holds GSS major status (routine errors, e.g. GSS_S_BAD_SIG) and
+// "gssapi.mech" the mechanism's minor status (for Kerberos, krb5 error codes such as
+// KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN). Messages come from gss_display_status; both are
+// equivalent to condition::auth_failure.
+const std::error_category& gss_category() noexcept;
+const std::error_category& gss_mechanism_category() noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), socks5_category()};

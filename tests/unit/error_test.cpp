@@ -52,7 +52,8 @@ TEST_CASE("the category is named socks5 and every code has its own message") {
                       errc::protection_level_rejected,
                       errc::protection_mismatch,
                       errc::replayed_message,
-                      errc::credentials_unavailable};
+                      errc::credentials_unavailable,
+                      errc::credentials_expired};
   std::set<std::string> messages;
   for (auto e : all) {
     const std::error_code code = e;
