@@ -7,11 +7,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/core.h>
 #include <asio/ip/tcp.hpp>
 
 #include "socks5/address.hpp"
+#include "socks5/auth/gssapi.hpp"
 
 namespace cli {
 
@@ -100,6 +102,19 @@ inline asio::ip::tcp::endpoint endpoint(std::string_view text) {
 
 inline std::string quote(const std::string& s) {
   return "\"" + s + "\"";
+}
+
+// "1,2" -> GSS-API protection levels; 0 only where `allow_clear`.
+inline std::vector<socks5::gss_level> gss_levels(std::string_view text, bool allow_clear) {
+  std::vector<socks5::gss_level> out;
+  while (!text.empty()) {
+    const auto comma = text.find(',');
+    const auto v = number(text.substr(0, comma), allow_clear ? 0 : 1, 2);
+    out.push_back(static_cast<socks5::gss_level>(v));
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+  }
+  if (out.empty()) fail("no protection levels given");
+  return out;
 }
 
 }  // namespace cli

@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 
 #include "cli.hpp"
+#include "socks5/auth/gssapi.hpp"
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/client.hpp"
 #include "socks5/relay.hpp"
@@ -25,6 +26,13 @@ Options:
                       password comes from --password or $SOCKS5_PASSWORD
   --password PASS     the password (visible to other local users: prefer the
                       environment variable)
+  --gssapi            authenticate with GSS-API (RFC 1961, Kerberos): the ticket
+                      comes from $KRB5CCNAME or --ccache
+  --service NAME      GSS-API target (default rcmd@<proxy host>)
+  --ccache NAME       GSS-API credentials cache, e.g. FILE:/tmp/krb5cc_1000
+  --gss-levels LIST   GSS-API levels accepted, first preferred (default 2,1; 0 means
+                      no protection and is only used when listed)
+  --gss-nec           GSS-API level octet sent raw (NEC compatibility mode)
   --local-dns         resolve HOST here instead of at the proxy
   --timeout SEC       give up if the connection is not set up in time (default 30)
   --help              show this text
@@ -40,6 +48,8 @@ struct config {
 config parse(int argc, char** argv) {
   config cfg;
   std::optional<std::string> user, password;
+  bool gssapi = false;
+  socks5::GssapiAuth::client_options gss;
   if (const char* env = std::getenv("SOCKS5_PASSWORD")) password = env;
   cli::arguments args(argc, argv);
   std::vector<std::string> positional;
@@ -54,6 +64,16 @@ config parse(int argc, char** argv) {
         user = args.value();
       } else if (*opt == "--password") {
         password = args.value();
+      } else if (*opt == "--gssapi") {
+        gssapi = true;
+      } else if (*opt == "--service") {
+        gss.service = args.value();
+      } else if (*opt == "--ccache") {
+        gss.ccache = args.value();
+      } else if (*opt == "--gss-levels") {
+        gss.levels = cli::gss_levels(args.value(), true);
+      } else if (*opt == "--gss-nec") {
+        gss.nec = true;
       } else if (*opt == "--local-dns") {
         cfg.options.resolution = socks5::resolve_mode::local;
       } else if (*opt == "--timeout") {
@@ -70,10 +90,12 @@ config parse(int argc, char** argv) {
   if (positional.size() != 2) cli::fail("expected HOST PORT (see --help)");
   cfg.target = socks5::address(positional[0],
                                static_cast<std::uint16_t>(cli::number(positional[1], 1, 65535)));
+  if (user && gssapi) cli::fail("choose one of --user and --gssapi");
   if (user) {
     if (!password) cli::fail("--user needs --password or $SOCKS5_PASSWORD");
     cfg.options.methods = {socks5::UserPassAuth::client{*user, *password}};
   }
+  if (gssapi) cfg.options.methods = {socks5::GssapiAuth::client(gss)};
   return cfg;
 }
 

@@ -12,6 +12,7 @@
 #include <asio/signal_set.hpp>
 
 #include "cli.hpp"
+#include "socks5/auth/gssapi.hpp"
 #include "socks5/auth/password_file.hpp"
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/server.hpp"
@@ -28,8 +29,16 @@ Options:
   --users FILE             enable username/password (RFC 1929) with "user:password"
                            lines from FILE; it is then required unless --method says
                            otherwise
-  --method NAME            offer this method: none, userpass; repeatable, in order of
-                           preference; once given, only the listed methods are offered
+  --method NAME            offer this method: none, userpass, gssapi; repeatable, in order
+                           of preference; once given, only the listed methods are offered
+  --keytab FILE            GSS-API: the keytab with the service's key (default: the
+                           system's default keytab)
+  --service NAME           GSS-API: accept only this service ("rcmd", "rcmd@host" or a
+                           principal); default: any principal in the keytab
+  --gss-levels LIST        GSS-API: protection levels accepted, e.g. 1,2 (default 1,2;
+                           1 integrity, 2 confidentiality)
+  --gss-allow-clear        GSS-API: also accept level 0, no protection after authentication
+  --gss-nec                GSS-API: level octet sent raw (NEC compatibility mode)
   --threads N              run N threads (default 1)
   --handshake-timeout SEC  limit for greeting, authentication and request (default 30)
   --connect-timeout SEC    limit for connecting to the target (default 10)
@@ -44,6 +53,7 @@ struct config {
   std::vector<asio::ip::tcp::endpoint> listen;
   std::optional<std::string> users_file;
   std::vector<std::string> methods;
+  socks5::GssapiAuth::server_options gss;
   std::size_t threads = 1;
   socks5::server_options server;
   std::chrono::milliseconds grace = std::chrono::seconds(5);
@@ -103,8 +113,19 @@ config parse(int argc, char** argv) {
       cfg.users_file = args.value();
     } else if (*opt == "--method") {
       const auto m = args.value();
-      if (m != "none" && m != "userpass") cli::fail("unknown method '{}' (none, userpass)", m);
+      if (m != "none" && m != "userpass" && m != "gssapi")
+        cli::fail("unknown method '{}' (none, userpass, gssapi)", m);
       cfg.methods.push_back(m);
+    } else if (*opt == "--keytab") {
+      cfg.gss.keytab = args.value();
+    } else if (*opt == "--service") {
+      cfg.gss.service = args.value();
+    } else if (*opt == "--gss-levels") {
+      cfg.gss.levels = cli::gss_levels(args.value(), false);
+    } else if (*opt == "--gss-allow-clear") {
+      cfg.gss.allow_clear = true;
+    } else if (*opt == "--gss-nec") {
+      cfg.gss.nec = true;
     } else if (*opt == "--threads") {
       cfg.threads = cli::number(args.value(), 1, 1024);
     } else if (*opt == "--handshake-timeout") {
@@ -141,6 +162,11 @@ config parse(int argc, char** argv) {
         if (ec) cli::fail("cannot use users file '{}': {}", *cfg.users_file, ec.message());
       }
       cfg.server.methods.push_back(socks5::UserPassAuth::server{users});
+    } else if (m == "gssapi") {
+      std::error_code ec;
+      auto gss = socks5::GssapiAuth::server::create(cfg.gss, ec);
+      if (ec) cli::fail("cannot use GSS-API with keytab '{}': {}", cfg.gss.keytab, ec.message());
+      cfg.server.methods.push_back(std::move(gss));
     }
   }
   if (!cfg.quiet) cfg.server.on_session_end = log_session;

@@ -1,0 +1,188 @@
+// The GSS-API state machines driven against each other in memory, without sockets: what each
+// asks for and what goes on the wire, message by message.
+#include <doctest/doctest.h>
+
+#include <deque>
+
+#include "bytes.hpp"
+#include "kdc.hpp"
+#include "machines.hpp"
+#include "socks5/auth/gss_protection.hpp"
+#include "socks5/auth/gssapi.hpp"
+#include "socks5/wire/frame.hpp"
+
+using namespace socks5;
+using test::b;
+using test::bytes;
+
+namespace {
+
+GssapiAuth::server make_server(GssapiAuth::server_options o = {}) {
+  o.keytab = test::realm().server_keytab();
+  std::error_code ec;
+  auto s = GssapiAuth::server::create(std::move(o), ec);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  return s;
+}
+
+GssapiAuth::client_options alice() {
+  GssapiAuth::client_options o;
+  o.ccache = test::realm().alice_ccache();
+  return o;
+}
+
+bytes head(const bytes& m, std::size_t n = 2) { return bytes(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(std::min(n, m.size()))); }
+
+std::size_t frame_length(const bytes& m) { return m.size() >= 4 ? static_cast<std::size_t>((m[2] << 8) | m[3]) : 0; }
+
+}  // namespace
+
+TEST_CASE("machines: token exchange, then the level, each message 01 MTYP LEN TOKEN") {
+  auto server = make_server().start({});
+  auto client = GssapiAuth::client(alice()).start({"localhost"});
+  auto t = test::converse(client, server);
+  REQUIRE(t.client_done);
+  REQUIRE(t.server_done);
+  // Kerberos with mutual authentication: AP-REQ, AP-REP, then one level message each way.
+  REQUIRE(t.client_sent.size() == 2);
+  REQUIRE(t.server_sent.size() == 2);
+  CHECK(head(t.client_sent[0]) == b({0x01, 0x01}));
+  CHECK(frame_length(t.client_sent[0]) == t.client_sent[0].size() - 4);
+  CHECK(head(t.server_sent[0]) == b({0x01, 0x01}));
+  CHECK(frame_length(t.server_sent[0]) > 0);  // AP-REP
+  CHECK(head(t.client_sent[1]) == b({0x01, 0x02}));
+  CHECK(head(t.server_sent[1]) == b({0x01, 0x02}));
+  CHECK(frame_length(t.client_sent[1]) > 1);  // a wrapped octet, not a raw one
+  CHECK(client.level() == gss_level::confidentiality);
+  CHECK(server.level() == gss_level::confidentiality);
+  CHECK(server.identity() == "alice@TEST.SOCKS");
+
+  // Both protections work with each other, in both directions.
+  auto cp = client.take_protection();
+  auto sp = server.take_protection();
+  REQUIRE(cp);
+  REQUIRE(sp);
+  std::vector<wire::byte> token, plain;
+  const bytes message = test::text("the request");
+  REQUIRE_FALSE(cp->wrap(message, token));
+  REQUIRE_FALSE(sp->unwrap(wire::frame_type::data, token, plain));
+  CHECK(plain == message);
+  token.clear();
+  plain.clear();
+  REQUIRE_FALSE(sp->wrap(message, token));
+  REQUIRE_FALSE(cp->unwrap(wire::frame_type::data, token, plain));
+  CHECK(plain == message);
+  // A replayed token is caught by sequence detection.
+  plain.clear();
+  CHECK(cp->unwrap(wire::frame_type::data, token, plain) == errc::replayed_message);
+  // Any frame type but 03 is refused.
+  CHECK(cp->unwrap(wire::frame_type::gss_protection, token, plain) == errc::bad_frame_type);
+}
+
+TEST_CASE("machines: NEC mode sends the level octet raw: 01 02 00 01 LEVEL") {
+  GssapiAuth::server_options nec;
+  nec.nec = true;
+  auto server = make_server(nec).start({});
+  auto o = alice();
+  o.nec = true;
+  o.levels = {gss_level::integrity};
+  auto client = GssapiAuth::client(o).start({"localhost"});
+  auto t = test::converse(client, server);
+  REQUIRE(t.client_done);
+  REQUIRE(t.server_done);
+  CHECK(t.client_sent.back() == b({0x01, 0x02, 0x00, 0x01, 0x01}));
+  CHECK(t.server_sent.back() == b({0x01, 0x02, 0x00, 0x01, 0x01}));
+}
+
+TEST_CASE("machines: level 0 gives no protection; a conf-TRUE level token is accepted") {
+  GssapiAuth::server_options clear;
+  clear.allow_clear = true;
+  auto server = make_server(clear).start({});
+  auto o = alice();
+  o.levels = {gss_level::clear};
+  auto client = GssapiAuth::client(o).start({"localhost"});
+  auto t = test::converse(client, server);
+  REQUIRE(t.client_done);
+  REQUIRE(t.server_done);
+  CHECK(client.take_protection() == nullptr);
+  CHECK(server.take_protection() == nullptr);
+}
+
+TEST_CASE("machines: the server answers the strongest level it accepts; the client may refuse") {
+  GssapiAuth::server_options only_conf;
+  only_conf.levels = {gss_level::confidentiality};
+  auto server = make_server(only_conf).start({});
+  auto o = alice();
+  o.levels = {gss_level::integrity};
+  auto client = GssapiAuth::client(o).start({"localhost"});
+  auto t = test::converse(client, server);
+  CHECK(t.server_done);  // it answered 2
+  CHECK(server.level() == gss_level::confidentiality);
+  CHECK(t.client_error == errc::protection_level_rejected);
+}
+
+TEST_CASE("machines: a custom answer policy, and level 3 only with a per-message policy") {
+  GssapiAuth::server_options o;
+  o.levels = {gss_level::integrity, gss_level::selective};
+  std::error_code ec;
+  o.keytab = test::realm().server_keytab();
+  GssapiAuth::server::create(o, ec);
+  CHECK(ec == std::errc::invalid_argument);  // selective without a policy
+
+  o.selective = [](wire::bytes_view plain) { return plain.size() > 3; };
+  o.answer = [](gss_level) { return gss_level::selective; };
+  auto server = make_server(o).start({});
+  auto c = alice();
+  c.levels = {gss_level::selective};
+  c.selective = [](wire::bytes_view plain) { return plain.size() > 3; };
+  auto client = GssapiAuth::client(c).start({"localhost"});
+  auto t = test::converse(client, server);
+  REQUIRE(t.client_done);
+  REQUIRE(t.server_done);
+  CHECK(client.level() == gss_level::selective);
+  auto cp = client.take_protection();
+  auto sp = server.take_protection();
+  // Per message: short ones integrity only, long ones confidential; both accepted.
+  for (const bytes& message : {test::text("abc"), test::text("a longer one")}) {
+    std::vector<wire::byte> token, plain;
+    REQUIRE_FALSE(cp->wrap(message, token));
+    const bool visible = std::search(token.begin(), token.end(), message.begin(), message.end()) != token.end();
+    CHECK(visible == (message.size() <= 3));
+    REQUIRE_FALSE(sp->unwrap(wire::frame_type::data, token, plain));
+    CHECK(plain == message);
+  }
+}
+
+TEST_CASE("machines: the server aborts with exactly 01 FF on a bad token") {
+  auto server = make_server().start({});
+  auth_step step = server.next();
+  REQUIRE(step.what == auth_step::action::read);
+  REQUIRE(step.input.size() == 2);
+  step.input[0] = 0x01;
+  step.input[1] = 0x01;
+  step = server.next();
+  REQUIRE(step.input.size() == 2);
+  step.input[0] = 0x00;
+  step.input[1] = 0x03;
+  step = server.next();
+  REQUIRE(step.input.size() == 3);
+  step.input[0] = 1;
+  step.input[1] = 2;
+  step.input[2] = 3;
+  step = server.next();
+  REQUIRE(step.what == auth_step::action::write);
+  CHECK(test::to_bytes(step.output) == b({0x01, 0xff}));
+  step = server.next();
+  CHECK(step.what == auth_step::action::fail);
+  CHECK(step.error == condition::auth_failure);
+}
+
+TEST_CASE("machines: option errors are reported, not acted on") {
+  auto o = alice();
+  o.levels = {};
+  auto client = GssapiAuth::client(o).start({"localhost"});
+  CHECK(client.next().error == std::errc::invalid_argument);
+  o.levels = {gss_level::selective};
+  auto selective = GssapiAuth::client(o).start({"localhost"});
+  CHECK(selective.next().error == std::errc::invalid_argument);
+}
