@@ -135,6 +135,16 @@ TEST_CASE("MIT client -> our server: NEC mode, level 0 when allowed, refused whe
   }
 }
 
+TEST_CASE("MIT client wrapping its level octet with conf_req TRUE is accepted") {
+  server_options options;
+  options.methods = {gss_server()};
+  test::threaded_proxy proxy(options);
+  auto [status, out] = python_client(proxy, {"--level-conf", "--level", "2"});
+  const std::string output = out;
+  INFO(output);
+  CHECK(status == 0);
+}
+
 TEST_CASE("MIT client without mutual authentication is refused with 01 FF") {
   server_options options;
   options.methods = {gss_server()};

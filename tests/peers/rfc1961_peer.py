@@ -178,11 +178,13 @@ def import_service_name(service):
 
 # --- protection level subnegotiation (RFC 1961 section 4) ---------------------
 
-def send_level(sock, ctx, level, nec):
+def send_level(sock, ctx, level, nec, conf=False):
     if nec:
         token = bytes([level])                     # NEC: the octet goes raw
     else:
-        token = ctx.wrap(bytes([level]), False).message   # conf_req = FALSE
+        # The RFC says conf_req = FALSE; some clients wrap it with TRUE (--level-conf), which a
+        # receiver should accept too.
+        token = ctx.wrap(bytes([level]), conf).message
     send_message(sock, MTYP_LEVEL, token)
 
 
@@ -403,7 +405,7 @@ def client_establish(sock, reader, args):
 
 def client_negotiate_level(sock, reader, ctx, args):
     try:
-        send_level(sock, ctx, args.level, args.nec)
+        send_level(sock, ctx, args.level, args.nec, args.level_conf)
         agreed = recv_level(reader, ctx, args.nec)
     except PeerAborted:
         raise ClientFailure(EXIT_GSS_ABORT, "server aborted during protection level "
@@ -728,6 +730,8 @@ def build_parser():
     c.add_argument("--bytes", type=int, default=1048576, help="octets to echo through the tunnel")
     c.add_argument("--timeout", type=float, default=30.0, help="socket timeout in seconds")
     c.add_argument("--deleg", action="store_true", help="also request credential delegation")
+    c.add_argument("--level-conf", action="store_true",
+                   help="wrap the level octet with conf_req TRUE instead of FALSE")
     c.add_argument("--no-mutual", action="store_true",
                    help="do not request mutual authentication (a server must refuse this)")
     c.add_argument("--half-close", action="store_true",
