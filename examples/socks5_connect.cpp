@@ -8,6 +8,7 @@
 
 #include "cli.hpp"
 #include "socks5/auth/gssapi.hpp"
+#include "socks5/auth/ssl.hpp"
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/client.hpp"
 #include "socks5/relay.hpp"
@@ -33,6 +34,17 @@ Options:
   --gss-levels LIST   GSS-API levels accepted, first preferred (default 2,1; 0 means
                       no protection and is only used when listed)
   --gss-nec           GSS-API level octet sent raw (NEC compatibility mode)
+  --ssl               use the SSL method: TLS to the proxy, the certificate checked
+                      against --ca or the system's CAs and the proxy's name
+  --ca FILE           SSL: trusted CAs (PEM)
+  --pin SHA256        SSL: accept exactly the certificate with this SHA-256 (hex)
+  --insecure          SSL: do not check the proxy's certificate at all
+  --cert FILE         SSL: client certificate (PEM), with --key FILE
+  --key FILE          SSL: its private key
+  --ssl-user NAME     SSL: username/password inside TLS; the password comes from
+                      --ssl-pass or $SOCKS5_PASSWORD
+  --ssl-pass PASS     SSL: that password
+  --ssl-method-code CODE  SSL: 0x86 (default) or 0x06
   --local-dns         resolve HOST here instead of at the proxy
   --timeout SEC       give up if the connection is not set up in time (default 30)
   --help              show this text
@@ -50,6 +62,9 @@ config parse(int argc, char** argv) {
   std::optional<std::string> user, password;
   bool gssapi = false;
   socks5::GssapiAuth::client_options gss;
+  bool ssl = false;
+  socks5::SslAuth::client_options tls;
+  std::optional<std::string> ssl_user, ssl_pass;
   if (const char* env = std::getenv("SOCKS5_PASSWORD")) password = env;
   cli::arguments args(argc, argv);
   std::vector<std::string> positional;
@@ -64,6 +79,26 @@ config parse(int argc, char** argv) {
         user = args.value();
       } else if (*opt == "--password") {
         password = args.value();
+      } else if (*opt == "--ssl") {
+        ssl = true;
+      } else if (*opt == "--ca") {
+        tls.ca_file = args.value();
+      } else if (*opt == "--pin") {
+        tls.pin_sha256 = args.value();
+      } else if (*opt == "--insecure") {
+        tls.verify = false;
+      } else if (*opt == "--cert") {
+        tls.cert_file = args.value();
+      } else if (*opt == "--key") {
+        tls.key_file = args.value();
+      } else if (*opt == "--ssl-user") {
+        ssl_user = args.value();
+      } else if (*opt == "--ssl-pass") {
+        ssl_pass = args.value();
+      } else if (*opt == "--ssl-method-code") {
+        const auto code = args.value();
+        if (code != "0x86" && code != "0x06") cli::fail("--ssl-method-code is 0x86 or 0x06, not '{}'", code);
+        tls.code = code == "0x86" ? socks5::method::ssl : socks5::method::ssl_iana;
       } else if (*opt == "--gssapi") {
         gssapi = true;
       } else if (*opt == "--service") {
@@ -90,12 +125,23 @@ config parse(int argc, char** argv) {
   if (positional.size() != 2) cli::fail("expected HOST PORT (see --help)");
   cfg.target = socks5::address(positional[0],
                                static_cast<std::uint16_t>(cli::number(positional[1], 1, 65535)));
-  if (user && gssapi) cli::fail("choose one of --user and --gssapi");
+  if ((user ? 1 : 0) + (gssapi ? 1 : 0) + (ssl ? 1 : 0) > 1) cli::fail("choose one of --user, --gssapi and --ssl");
   if (user) {
     if (!password) cli::fail("--user needs --password or $SOCKS5_PASSWORD");
     cfg.options.methods = {socks5::UserPassAuth::client{*user, *password}};
   }
   if (gssapi) cfg.options.methods = {socks5::GssapiAuth::client(gss)};
+  if (ssl) {
+    if (ssl_user) {
+      if (!ssl_pass) ssl_pass = password;
+      if (!ssl_pass) cli::fail("--ssl-user needs --ssl-pass or $SOCKS5_PASSWORD");
+      tls.subauth = {socks5::UserPassAuth::client{*ssl_user, *ssl_pass}};
+    }
+    std::error_code ec;
+    auto side = socks5::SslAuth::client::create(tls, ec);
+    if (ec) cli::fail("cannot use the SSL method: {}", ec.message());
+    cfg.options.methods = {side};
+  }
   return cfg;
 }
 

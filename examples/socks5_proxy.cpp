@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "socks5/auth/gssapi.hpp"
 #include "socks5/auth/password_file.hpp"
+#include "socks5/auth/ssl.hpp"
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/server.hpp"
 
@@ -29,8 +30,9 @@ Options:
   --users FILE             enable username/password (RFC 1929) with "user:password"
                            lines from FILE; it is then required unless --method says
                            otherwise
-  --method NAME            offer this method: none, userpass, gssapi; repeatable, in order
-                           of preference; once given, only the listed methods are offered
+  --method NAME            offer this method: none, userpass, gssapi, ssl; repeatable, in
+                           order of preference; once given, only the listed methods are
+                           offered
   --keytab FILE            GSS-API: the keytab with the service's key (default: the
                            system's default keytab)
   --service NAME           GSS-API: accept only this service ("rcmd", "rcmd@host" or a
@@ -39,6 +41,13 @@ Options:
                            1 integrity, 2 confidentiality)
   --gss-allow-clear        GSS-API: also accept level 0, no protection after authentication
   --gss-nec                GSS-API: level octet sent raw (NEC compatibility mode)
+  --cert FILE              SSL: the server's certificate chain (PEM)
+  --key FILE               SSL: its private key (PEM)
+  --client-ca FILE         SSL: require client certificates signed by these CAs (PEM); the
+                           certificate's subject becomes the session's identity
+  --ssl-subauth userpass   SSL: require username/password inside TLS (with --users FILE)
+  --ssl-method-code CODE   SSL: 0x86 (the draft's, default) or 0x06 (IANA's); repeatable to
+                           accept both
   --threads N              run N threads (default 1)
   --handshake-timeout SEC  limit for greeting, authentication and request (default 30)
   --connect-timeout SEC    limit for connecting to the target (default 10)
@@ -54,6 +63,9 @@ struct config {
   std::optional<std::string> users_file;
   std::vector<std::string> methods;
   socks5::GssapiAuth::server_options gss;
+  socks5::SslAuth::server_options ssl;
+  std::vector<socks5::method_code> ssl_codes;
+  bool ssl_subauth = false;
   std::size_t threads = 1;
   socks5::server_options server;
   std::chrono::milliseconds grace = std::chrono::seconds(5);
@@ -69,6 +81,9 @@ const char* method_name(std::optional<socks5::method_code> m) {
       return "userpass";
     case socks5::method::gssapi:
       return "gssapi";
+    case socks5::method::ssl:
+    case socks5::method::ssl_iana:
+      return "ssl";
     default:
       return "other";
   }
@@ -113,8 +128,8 @@ config parse(int argc, char** argv) {
       cfg.users_file = args.value();
     } else if (*opt == "--method") {
       const auto m = args.value();
-      if (m != "none" && m != "userpass" && m != "gssapi")
-        cli::fail("unknown method '{}' (none, userpass, gssapi)", m);
+      if (m != "none" && m != "userpass" && m != "gssapi" && m != "ssl")
+        cli::fail("unknown method '{}' (none, userpass, gssapi, ssl)", m);
       cfg.methods.push_back(m);
     } else if (*opt == "--keytab") {
       cfg.gss.keytab = args.value();
@@ -126,6 +141,20 @@ config parse(int argc, char** argv) {
       cfg.gss.allow_clear = true;
     } else if (*opt == "--gss-nec") {
       cfg.gss.nec = true;
+    } else if (*opt == "--cert") {
+      cfg.ssl.cert_file = args.value();
+    } else if (*opt == "--key") {
+      cfg.ssl.key_file = args.value();
+    } else if (*opt == "--client-ca") {
+      cfg.ssl.client_ca_file = args.value();
+    } else if (*opt == "--ssl-subauth") {
+      const auto m = args.value();
+      if (m != "userpass") cli::fail("unknown subauthentication '{}' (userpass)", m);
+      cfg.ssl_subauth = true;
+    } else if (*opt == "--ssl-method-code") {
+      const auto code = args.value();
+      if (code != "0x86" && code != "0x06") cli::fail("--ssl-method-code is 0x86 or 0x06, not '{}'", code);
+      cfg.ssl_codes.push_back(code == "0x86" ? socks5::method::ssl : socks5::method::ssl_iana);
     } else if (*opt == "--threads") {
       cfg.threads = cli::number(args.value(), 1, 1024);
     } else if (*opt == "--handshake-timeout") {
@@ -150,23 +179,39 @@ config parse(int argc, char** argv) {
   // With a users file, username/password is required unless no-auth is asked for by name.
   if (cfg.methods.empty()) cfg.methods.push_back(cfg.users_file ? "userpass" : "none");
   socks5::password_file users;
+  auto load_users = [&] {
+    if (!cfg.users_file) cli::fail("username/password needs --users FILE");
+    if (users.size() > 0) return;
+    std::error_code ec;
+    users = socks5::password_file::load(*cfg.users_file, ec);
+    if (ec) cli::fail("cannot use users file '{}': {}", *cfg.users_file, ec.message());
+  };
   cfg.server.methods.clear();  // only what was asked for, in that order
   for (const auto& m : cfg.methods) {
     if (m == "none") {
       cfg.server.methods.push_back(socks5::NoAuth::server{});
     } else if (m == "userpass") {
-      if (!cfg.users_file) cli::fail("--method userpass needs --users FILE");
-      if (users.size() == 0) {
-        std::error_code ec;
-        users = socks5::password_file::load(*cfg.users_file, ec);
-        if (ec) cli::fail("cannot use users file '{}': {}", *cfg.users_file, ec.message());
-      }
+      load_users();
       cfg.server.methods.push_back(socks5::UserPassAuth::server{users});
     } else if (m == "gssapi") {
       std::error_code ec;
       auto gss = socks5::GssapiAuth::server::create(cfg.gss, ec);
       if (ec) cli::fail("cannot use GSS-API with keytab '{}': {}", cfg.gss.keytab, ec.message());
       cfg.server.methods.push_back(std::move(gss));
+    } else if (m == "ssl") {
+      if (cfg.ssl_subauth) {
+        load_users();
+        cfg.ssl.subauth = {socks5::UserPassAuth::server{users}};
+      }
+      if (cfg.ssl_codes.empty()) cfg.ssl_codes.push_back(socks5::method::ssl);
+      for (auto code : cfg.ssl_codes) {
+        cfg.ssl.code = code;
+        std::error_code ec;
+        auto ssl = socks5::SslAuth::server::create(cfg.ssl, ec);
+        if (ec) cli::fail("cannot use the SSL method with --cert '{}' --key '{}': {}", cfg.ssl.cert_file,
+                          cfg.ssl.key_file, ec.message());
+        cfg.server.methods.push_back(std::move(ssl));
+      }
     }
   }
   if (!cfg.quiet) cfg.server.on_session_end = log_session;

@@ -59,6 +59,8 @@ class socks5_category_impl final : public std::error_category {
       case errc::frame_too_large: return "token too large for a frame";
       case errc::empty_token: return "empty token while the security context needs one";
       case errc::unexpected_token: return "token after the security context was complete";
+      case errc::bad_ssl_options: return "empty or malformed SSL option message";
+      case errc::bad_state: return "SSL frame with an unknown STATE or one going backwards";
       case errc::no_acceptable_methods:
         return "no acceptable authentication method";
       case errc::unoffered_method:
@@ -74,6 +76,9 @@ class socks5_category_impl final : public std::error_category {
       case errc::replayed_message: return "replayed, reordered or missing protected message";
       case errc::credentials_unavailable: return "no credentials to authenticate with";
       case errc::credentials_expired: return "ticket expired";
+      case errc::missing_close_notify: return "TLS peer closed without close_notify";
+      case errc::certificate_pin_mismatch: return "certificate does not match the pinned SHA-256";
+      case errc::unsolicited_options: return "server chose an SSL option that was not offered";
       case errc::handshake_timeout:
         return "handshake timed out";
       case errc::idle_timeout:
@@ -106,6 +111,7 @@ class socks5_category_impl final : public std::error_category {
       case errc::protection_level_rejected:
       case errc::credentials_unavailable:
       case errc::credentials_expired:
+      case errc::certificate_pin_mismatch:
         return condition::auth_failure;
       case errc::bad_version:
       case errc::no_methods:
@@ -123,6 +129,10 @@ class socks5_category_impl final : public std::error_category {
       case errc::frame_too_large:
       case errc::empty_token:
       case errc::unexpected_token:
+      case errc::bad_ssl_options:
+      case errc::bad_state:
+      case errc::missing_close_notify:
+      case errc::unsolicited_options:
       case errc::protection_mismatch:
       case errc::replayed_message:
       case errc::unoffered_method:

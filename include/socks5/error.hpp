@@ -39,6 +39,8 @@ enum class errc : int {
   frame_too_large = 35,       // a token or record that does not fit in 65535 octets
   empty_token = 36,           // a zero-length token where the context still needs one
   unexpected_token = 37,      // a token after the context was already complete
+  bad_ssl_options = 38,       // SSL method: an empty or malformed option message
+  bad_state = 39,             // SSL method: a STATE that is unknown or goes backwards
 
   // Negotiation.
   no_acceptable_methods = 40,  // the server answered X'FF'
@@ -52,6 +54,9 @@ enum class errc : int {
   replayed_message = 48,            // a duplicate, old, reordered or missing message
   credentials_unavailable = 49,     // no ticket, no keytab entry: nothing to authenticate with
   credentials_expired = 54,         // the ticket-granting ticket has expired
+  missing_close_notify = 55,        // the TLS peer closed the connection without close_notify
+  certificate_pin_mismatch = 56,    // the server's certificate is not the pinned one
+  unsolicited_options = 57,         // the server answered an option the client did not offer
 
   // Server-side limits and timers.
   handshake_timeout = 50,
@@ -75,6 +80,12 @@ const std::error_category& condition_category() noexcept;
 // equivalent to condition::auth_failure.
 const std::error_category& gss_category() noexcept;
 const std::error_category& gss_mechanism_category() noexcept;
+
+// TLS failures of the SSL method: "tls" holds BoringSSL's packed error codes (ERR_get_error),
+// "tls.verify" the certificate verification result (X509_V_ERR_*). Both are equivalent to
+// condition::auth_failure.
+const std::error_category& tls_category() noexcept;
+const std::error_category& tls_verify_category() noexcept;
 
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), socks5_category()};

@@ -32,6 +32,7 @@ concept Protection = requires(P& p, wire::bytes_view v, std::vector<wire::byte>&
   { p.wrap(v, out) } -> std::same_as<std::error_code>;
   { p.unwrap(t, v, out) } -> std::same_as<std::error_code>;
   { p.close(out) } -> std::same_as<std::error_code>;
+  { p.end_of_stream() } -> std::same_as<std::error_code>;
 };
 
 // A protection chosen at run time, during method negotiation.
@@ -46,6 +47,7 @@ class dynamic_protection {
     return p_->unwrap(type, body, plain);
   }
   std::error_code close(std::vector<wire::byte>& frames) { return p_->close(frames); }
+  std::error_code end_of_stream() const { return p_->end_of_stream(); }
   protection& get() noexcept { return *p_; }
 
  private:
@@ -153,7 +155,8 @@ class ProtectedStream {
         if (asio::buffer_size(buffers) == 0 || s.read_ready()) return asio::post(std::move(self));
         return s.next_.async_read_some(s.input_space(), std::move(self));
       }
-      if (ec == asio::error::eof && s.in_start_ != s.in_end_) ec = errc::truncated_frame;
+      if (ec == asio::error::eof)
+        ec = s.in_start_ != s.in_end_ ? std::error_code(errc::truncated_frame) : s.protection_.end_of_stream();
       s.in_end_ += n;
       s.unwrap_frames();
       if (s.plain_start_ < s.plain_.size() || asio::buffer_size(buffers) == 0) {

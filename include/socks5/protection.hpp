@@ -6,6 +6,8 @@
 #include <system_error>
 #include <vector>
 
+#include <asio/error.hpp>
+
 #include "socks5/wire/buffer.hpp"
 
 namespace socks5 {
@@ -30,6 +32,11 @@ class protection {
     (void)frames;
     return {};
   }
+
+  // What the end of the underlying stream at a frame boundary means: an orderly end
+  // (asio::error::eof) unless the method has a closing message that has not arrived (TLS
+  // close_notify), which makes it a truncation.
+  virtual std::error_code end_of_stream() const { return asio::error::eof; }
 };
 
 }  // namespace socks5

@@ -49,6 +49,8 @@ class fake_protection {
     return {};
   }
 
+  std::error_code end_of_stream() const { return asio::error::eof; }
+
   static constexpr std::uint8_t key = 0x5a;
   std::size_t max_;
   std::size_t wrapped = 0;

@@ -53,7 +53,12 @@ TEST_CASE("the category is named socks5 and every code has its own message") {
                       errc::protection_mismatch,
                       errc::replayed_message,
                       errc::credentials_unavailable,
-                      errc::credentials_expired};
+                      errc::credentials_expired,
+                      errc::bad_ssl_options,
+                      errc::bad_state,
+                      errc::missing_close_notify,
+                      errc::certificate_pin_mismatch,
+                      errc::unsolicited_options};
   std::set<std::string> messages;
   for (auto e : all) {
     const std::error_code code = e;

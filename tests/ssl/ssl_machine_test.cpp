@@ -1,0 +1,246 @@
+// The SSL method's machines against each other in memory: frames and option messages byte by
+// byte as the draft defines them, subauthentication inside TLS, resumption.
+#include <doctest/doctest.h>
+
+#include "bytes.hpp"
+#include "machines.hpp"
+#include "pki.hpp"
+#include "socks5/auth/ssl.hpp"
+#include "socks5/auth/tls_protection.hpp"
+#include "socks5/auth/user_pass.hpp"
+#include "socks5/wire/frame.hpp"
+#include "socks5/wire/ssl_options.hpp"
+
+using namespace socks5;
+using test::b;
+using test::bytes;
+
+namespace {
+
+const test::pki& certs() {
+  static test::pki p;
+  return p;
+}
+
+SslAuth::server make_server(SslAuth::server_options o = {}) {
+  if (o.cert_file.empty()) o.cert_file = certs().cert("server");
+  if (o.key_file.empty()) o.key_file = certs().key("server");
+  std::error_code ec;
+  auto s = SslAuth::server::create(std::move(o), ec);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  return s;
+}
+
+SslAuth::client make_client(SslAuth::client_options o = {}) {
+  if (o.ca_file.empty()) o.ca_file = certs().cert("ca");
+  std::error_code ec;
+  auto c = SslAuth::client::create(std::move(o), ec);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  return c;
+}
+
+struct frame {
+  std::uint8_t ver, state;
+  std::size_t length;
+};
+
+// Every frame in a side's writes, in order.
+std::vector<frame> frames_of(const std::vector<bytes>& writes) {
+  bytes all;
+  for (const auto& w : writes) all.insert(all.end(), w.begin(), w.end());
+  std::vector<frame> out;
+  for (std::size_t at = 0; at + 4 <= all.size();) {
+    const std::size_t length = (all[at + 2] << 8) | all[at + 3];
+    out.push_back({all[at], all[at + 1], length});
+    at += 4 + length;
+  }
+  return out;
+}
+
+std::vector<std::uint8_t> states(const std::vector<frame>& frames) {
+  std::vector<std::uint8_t> out;
+  for (const auto& f : frames) out.push_back(f.state);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("option message codec: LEN OPTIONS, exact bytes") {
+  wire::ssl_options_buffer out;
+  REQUIRE_FALSE(wire::encode(wire::ssl_options{{wire::ssl_option::subauthentication, wire::ssl_option::udp_naked}}, out));
+  CHECK(test::to_bytes(out) == b({0x02, 0x01, 0x10}));
+  REQUIRE_FALSE(wire::encode(wire::ssl_options{}, out));
+  CHECK(test::to_bytes(out) == b({0x00}));  // no options
+  auto r = wire::parse_ssl_options(b({0x03, 0x10, 0x7f, 0x01}));
+  REQUIRE(r.complete());
+  CHECK(r.size == 4);
+  CHECK(r.value.has(wire::ssl_option::subauthentication));
+  CHECK(r.value.has(wire::ssl_option::udp_naked));
+  CHECK(r.value.options.size() == 3);  // the unknown 7F is carried, not interpreted
+  CHECK(wire::parse_ssl_options(b({0x02, 0x01})).size == 3);
+  CHECK(wire::parse_ssl_options(b({})).size == 1);
+  CHECK(wire::encode(wire::ssl_options{std::vector<wire::byte>(256, 1)}, out) == errc::bad_ssl_options);
+}
+
+TEST_CASE("frame headers: VER 01 with STATE 01 handshake, 02 options, 03 data, 04 closing") {
+  for (std::uint8_t state : {0x01, 0x02, 0x03, 0x04}) {
+    wire::byte h[4];
+    wire::encode_frame_header(state, 0x0102, h);
+    CHECK(bytes(h, h + 4) == b({0x01, state, 0x01, 0x02}));
+    auto p = wire::parse_frame_header(bytes(h, h + 4));
+    REQUIRE(p.complete());
+    CHECK(p.value.type == state);
+  }
+}
+
+TEST_CASE("machines: TLS in STATE 01, options in STATE 02, then a working protection") {
+  auto server = make_server().start({});
+  auto client = make_client().start({"localhost"});
+  auto t = test::converse(client, server);
+  REQUIRE_MESSAGE(t.client_done, t.client_error.message());
+  REQUIRE_MESSAGE(t.server_done, t.server_error.message());
+
+  const auto from_client = frames_of(t.client_sent);
+  const auto from_server = frames_of(t.server_sent);
+  REQUIRE_FALSE(from_client.empty());
+  for (const auto& f : from_client) CHECK(f.ver == 0x01);
+  for (const auto& f : from_server) CHECK(f.ver == 0x01);
+  // The ClientHello opens the exchange: a TLS handshake record (content type 22) in STATE 01.
+  CHECK(t.client_sent[0][1] == 0x01);
+  CHECK(t.client_sent[0][4] == 0x16);
+  // STATE never goes backwards, and the options come last, in STATE 02.
+  const auto cs = states(from_client), ss = states(from_server);
+  CHECK(std::is_sorted(cs.begin(), cs.end()));
+  CHECK(std::is_sorted(ss.begin(), ss.end()));
+  CHECK(cs.back() == 0x02);
+  CHECK(ss.back() == 0x02);
+  CHECK(cs.front() == 0x01);
+  CHECK(ss.front() == 0x01);
+
+  // Data both ways through the protections, in STATE 03 frames once framed.
+  auto cp = client.take_protection();
+  auto sp = server.take_protection();
+  REQUIRE(cp);
+  REQUIRE(sp);
+  std::vector<wire::byte> body, plain;
+  const bytes request = b({0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, 0, 80});
+  REQUIRE_FALSE(cp->wrap(request, body));
+  CHECK(body[0] == 0x17);  // a TLS application data record
+  REQUIRE_FALSE(sp->unwrap(wire::frame_type::data, body, plain));
+  CHECK(plain == request);
+  // A STATE going backwards is refused.
+  CHECK(sp->unwrap(wire::frame_type::ssl_options, body, plain) == errc::bad_state);
+  // close_notify goes in STATE 04; the other side sees the end of the stream.
+  std::vector<wire::byte> closing;
+  REQUIRE_FALSE(cp->close(closing));
+  REQUIRE(closing.size() > 4);
+  CHECK(bytes(closing.begin(), closing.begin() + 2) == b({0x01, 0x04}));
+  plain.clear();
+  CHECK(sp->unwrap(wire::frame_type::ssl_closing, wire::bytes_view(closing).subspan(4), plain) == asio::error::eof);
+  CHECK(sp->end_of_stream() == asio::error::eof);
+  CHECK(cp->end_of_stream() == errc::missing_close_notify);  // the server has not closed yet
+}
+
+TEST_CASE("machines: the option messages, read back from inside TLS") {
+  // UDP-Naked offered and agreed; no subauthentication.
+  SslAuth::client_options co;
+  co.udp_naked = true;
+  auto client = make_client(co).start({"localhost"});
+  auto server = make_server().start({});
+  auto t = test::converse(client, server);
+  REQUIRE(t.client_done);
+  REQUIRE(t.server_done);
+  CHECK(client.udp_naked());
+  CHECK(server.udp_naked());
+
+  // A server that does not agree to it leaves it out of its answer.
+  SslAuth::server_options no_udp;
+  no_udp.udp_naked = false;
+  auto client2 = make_client(co).start({"localhost"});
+  auto server2 = make_server(no_udp).start({});
+  auto t2 = test::converse(client2, server2);
+  REQUIRE(t2.client_done);
+  CHECK_FALSE(client2.udp_naked());
+  CHECK_FALSE(server2.udp_naked());
+}
+
+TEST_CASE("machines: subauthentication with username/password inside TLS") {
+  const credential_verifier alice = [](std::string_view u, std::string_view p) {
+    return u == "alice" && p == "wonderland";
+  };
+  SslAuth::server_options so;
+  so.subauth = {UserPassAuth::server{alice}};
+  SslAuth::client_options good;
+  good.subauth = {UserPassAuth::client{"alice", "wonderland"}};
+  auto server = make_server(so).start({});
+  auto client = make_client(good).start({"localhost"});
+  auto t = test::converse(client, server);
+  REQUIRE_MESSAGE(t.client_done, t.client_error.message());
+  REQUIRE_MESSAGE(t.server_done, t.server_error.message());
+  CHECK(server.identity() == "alice");
+  // Nothing of the exchange is readable on the wire: no user name, no password.
+  bytes wire_bytes;
+  for (const auto& w : t.client_sent) wire_bytes.insert(wire_bytes.end(), w.begin(), w.end());
+  const std::string secret = "wonderland";
+  CHECK(std::search(wire_bytes.begin(), wire_bytes.end(), secret.begin(), secret.end()) == wire_bytes.end());
+
+  SslAuth::client_options wrong;
+  wrong.subauth = {UserPassAuth::client{"alice", "guess"}};
+  auto server2 = make_server(so).start({});
+  auto client2 = make_client(wrong).start({"localhost"});
+  auto t2 = test::converse(client2, server2);
+  CHECK(t2.client_error == errc::auth_failed);
+  CHECK(t2.server_error == errc::auth_failed);
+
+  // A client that offers no subauthentication to a server that requires it does not get in.
+  auto server3 = make_server(so).start({});
+  auto client3 = make_client().start({"localhost"});
+  auto t3 = test::converse(client3, server3);
+  CHECK(t3.server_error == errc::auth_rejected_by_policy);
+  CHECK_FALSE(t3.client_done);
+}
+
+TEST_CASE("machines: mutual TLS hands the client certificate's subject over as the identity") {
+  SslAuth::server_options so;
+  so.client_ca_file = certs().cert("client-ca");
+  SslAuth::client_options co;
+  co.cert_file = certs().cert("alice");
+  co.key_file = certs().key("alice");
+  auto server = make_server(so).start({});
+  auto client = make_client(co).start({"localhost"});
+  auto t = test::converse(client, server);
+  REQUIRE_MESSAGE(t.server_done, t.server_error.message());
+  CHECK(server.identity() == "O=cosocks tests,CN=alice");
+
+  // Without a certificate the handshake fails on the server, which sends an alert.
+  auto server2 = make_server(so).start({});
+  auto client2 = make_client().start({"localhost"});
+  auto t2 = test::converse(client2, server2);
+  CHECK(t2.server_error == condition::auth_failure);
+  CHECK(t2.client_error == condition::auth_failure);
+}
+
+TEST_CASE("machines: a second connection of the same client resumes the TLS session") {
+  auto server_side = make_server();
+  auto client_side = make_client();
+  auto first_server = server_side.start({});
+  auto first = client_side.start({"localhost"});
+  auto t1 = test::converse(first, first_server);
+  REQUIRE(t1.client_done);
+  CHECK_FALSE(first.session_resumed());
+  auto second_server = server_side.start({});
+  auto second = client_side.start({"localhost"});
+  auto t2 = test::converse(second, second_server);
+  REQUIRE(t2.client_done);
+  CHECK(second.session_resumed());
+}
+
+TEST_CASE("machines: X'06' as a configured alias of the method code") {
+  SslAuth::client_options co;
+  co.code = method::ssl_iana;
+  SslAuth::server_options so;
+  so.code = method::ssl_iana;
+  CHECK(make_client(co).code() == 0x06);
+  CHECK(make_server(so).code() == 0x06);
+  CHECK(make_client().code() == 0x86);
+}
