@@ -77,6 +77,15 @@ TEST_CASE(
                                                  {{"LD_LIBRARY_PATH", libdir.string()}});
   CHECK(run_status == 0);
   CHECK(run_out == "ok\n");
+
+  // The installed program loads the installed library, which finds BoringSSL by itself.
+  fs::path proxy;
+  for (const auto& e : fs::recursive_directory_iterator(destdir))
+    if (e.path().filename() == "socks5-proxy") proxy = e.path();
+  REQUIRE_FALSE(proxy.empty());
+  auto [help_status, help_out] = test::run_command({proxy.string(), "--help"}, dir, 60s,
+                                                   {{"LD_LIBRARY_PATH", libdir.string()}});
+  CHECK(help_status == 0);
 }
 
 TEST_CASE(
