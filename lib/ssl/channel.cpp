@@ -1,5 +1,8 @@
 #include "channel.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <asio/error.hpp>
 #include <openssl/x509.h>
 
@@ -23,29 +26,95 @@ std::error_code handshake_error(const SSL* ssl) {
   return last_error();
 }
 
+// The BIO between TLS and a channel: no buffer of its own, so nothing is copied or shifted
+// inside BoringSSL.
+struct channel_bio {
+  static channel& of(BIO* bio) { return *static_cast<channel*>(BIO_get_data(bio)); }
+
+  static int read(BIO* bio, char* out, int length) {
+    BIO_clear_retry_flags(bio);
+    const int n = of(bio).bio_read(out, length);
+    if (n == 0) {
+      BIO_set_retry_read(bio);  // more will come: not an end of file
+      return -1;
+    }
+    return n;
+  }
+
+  static int write(BIO* bio, const char* data, int length) { return of(bio).bio_write(data, length); }
+
+  static long ctrl(BIO* bio, int cmd, long, void*) {
+    switch (cmd) {
+      case BIO_CTRL_PENDING: return static_cast<long>(of(bio).bio_pending());
+      case BIO_CTRL_WPENDING: return static_cast<long>(of(bio).output_.size());
+      case BIO_CTRL_FLUSH: return 1;
+      default: return 0;
+    }
+  }
+
+  static const BIO_METHOD* method() {
+    // An immutable table of functions, built once.
+    static const BIO_METHOD* m = [] {
+      BIO_METHOD* meth = BIO_meth_new(BIO_TYPE_SOURCE_SINK, "socks5 tls channel");
+      BIO_meth_set_read(meth, read);
+      BIO_meth_set_write(meth, write);
+      BIO_meth_set_ctrl(meth, ctrl);
+      return meth;
+    }();
+    return m;
+  }
+};
+
 channel::channel(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
-  rbio_ = BIO_new(BIO_s_mem());
-  wbio_ = BIO_new(BIO_s_mem());
-  // An empty input BIO means "more to come", not end of file.
-  BIO_set_mem_eof_return(rbio_, -1);
-  SSL_set_bio(ssl_.get(), rbio_, wbio_);
+  BIO* bio = BIO_new(channel_bio::method());
+  BIO_set_data(bio, this);
+  BIO_set_init(bio, 1);
+  BIO_up_ref(bio);  // one reference for each direction
+  SSL_set_bio(ssl_.get(), bio, bio);
+}
+
+int channel::bio_read(char* out, int length) {
+  std::size_t want = static_cast<std::size_t>(length), given = 0;
+  const std::size_t from_carry = std::min(want, carry_.size() - carry_at_);
+  std::memcpy(out, carry_.data() + carry_at_, from_carry);
+  carry_at_ += from_carry;
+  given += from_carry;
+  if (carry_at_ == carry_.size()) carry_.clear(), carry_at_ = 0;
+  const std::size_t from_view = std::min(want - given, view_.size() - view_at_);
+  std::memcpy(out + given, view_.data() + view_at_, from_view);
+  view_at_ += from_view;
+  return static_cast<int>(given + from_view);
+}
+
+int channel::bio_write(const char* data, int length) {
+  auto& out = write_target_ ? *write_target_ : output_;
+  const auto* bytes = reinterpret_cast<const wire::byte*>(data);  // same type: a memcpy, not a loop
+  out.insert(out.end(), bytes, bytes + length);
+  return length;
 }
 
 void channel::flush(wire::byte state, std::vector<wire::byte>& out) {
-  while (BIO_pending(wbio_) > 0) {
-    const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(BIO_pending(wbio_)), wire::max_frame_body);
-    const std::size_t at = out.size();
-    out.resize(at + wire::frame_header_size + n);
-    wire::encode_frame_header(state, static_cast<std::uint16_t>(n), out.data() + at);
-    BIO_read(wbio_, out.data() + at + wire::frame_header_size, static_cast<int>(n));
+  for (std::size_t at = 0; at < output_.size();) {
+    const std::size_t n = std::min(output_.size() - at, wire::max_frame_body);
+    const std::size_t start = out.size();
+    out.resize(start + wire::frame_header_size);
+    wire::encode_frame_header(state, static_cast<std::uint16_t>(n), out.data() + start);
+    out.insert(out.end(), output_.begin() + static_cast<std::ptrdiff_t>(at),
+               output_.begin() + static_cast<std::ptrdiff_t>(at + n));
+    at += n;
   }
+  output_.clear();
 }
 
-void channel::drain(std::vector<wire::byte>& out) {
-  const auto n = static_cast<std::size_t>(BIO_pending(wbio_));
-  const std::size_t at = out.size();
-  out.resize(at + n);
-  BIO_read(wbio_, out.data() + at, static_cast<int>(n));
+bool channel::write(wire::bytes_view plain, std::vector<wire::byte>& body) {
+  if (!output_.empty()) {
+    body.insert(body.end(), output_.begin(), output_.end());
+    output_.clear();
+  }
+  write_target_ = &body;
+  const int n = SSL_write(ssl_.get(), plain.data(), static_cast<int>(plain.size()));
+  write_target_ = nullptr;
+  return n == static_cast<int>(plain.size());
 }
 
 std::error_code channel::accept_state(wire::byte state) {
@@ -81,7 +150,7 @@ std::optional<auth_step> channel::advance() {
       return auth_step::read(body_);
     }
     case receiving::body:
-      feed(body_);
+      carry_.insert(carry_.end(), body_.begin(), body_.end());
       receiving_ = receiving::idle;
       return std::nullopt;
     case receiving::idle: return std::nullopt;
@@ -89,20 +158,31 @@ std::optional<auth_step> channel::advance() {
   return std::nullopt;
 }
 
-std::error_code channel::read_plaintext() {
-  std::array<wire::byte, 16384> chunk;
+std::error_code channel::read(std::vector<wire::byte>& plain) {
+  constexpr std::size_t record = 16384;
   for (;;) {
-    const int n = SSL_read(ssl_.get(), chunk.data(), static_cast<int>(chunk.size()));
-    if (n > 0) {
-      plain_.insert(plain_.end(), chunk.begin(), chunk.begin() + n);
-      continue;
-    }
+    const std::size_t at = plain.size();
+    plain.resize(at + record);
+    const int n = SSL_read(ssl_.get(), plain.data() + at, static_cast<int>(record));
+    plain.resize(at + static_cast<std::size_t>(std::max(n, 0)));
+    if (n > 0) continue;
     switch (SSL_get_error(ssl_.get(), n)) {
       case SSL_ERROR_WANT_READ: return {};
       case SSL_ERROR_ZERO_RETURN: return asio::error::eof;
       default: return last_error();
     }
   }
+}
+
+std::error_code channel::unwrap(wire::bytes_view body, std::vector<wire::byte>& plain) {
+  view_ = body;
+  view_at_ = 0;
+  auto ec = read(plain);
+  // A record that continues in the next frame: keep its start.
+  carry_.insert(carry_.end(), view_.begin() + static_cast<std::ptrdiff_t>(view_at_), view_.end());
+  view_ = {};
+  view_at_ = 0;
+  return ec;
 }
 
 }  // namespace socks5::tls

@@ -28,18 +28,21 @@ std::error_code handshake_error(const SSL* ssl);
 
 class channel {
  public:
-  // Takes the session; gives it memory BIOs for both directions.
+  // Takes the session; gives it a BIO of this channel's for both directions.
   explicit channel(bssl::UniquePtr<SSL> ssl);
-  channel(channel&&) noexcept = default;
-  channel& operator=(channel&&) noexcept = default;
+  // The BIO points back here: a channel stays where it was made.
+  channel(const channel&) = delete;
+  channel& operator=(const channel&) = delete;
 
   SSL* ssl() const noexcept { return ssl_.get(); }
 
   // Appends everything TLS has written as frames of `state` (split at 65535 octets).
   void flush(wire::byte state, std::vector<wire::byte>& out);
-  // Appends everything TLS has written, unframed (for a caller that frames it itself).
-  void drain(std::vector<wire::byte>& out);
-  bool has_output() const noexcept { return BIO_pending(wbio_) > 0; }
+  bool has_output() const noexcept { return !output_.empty(); }
+
+  // Encrypts `plain` and appends the records (after any output still pending) to `body`,
+  // unframed: the caller frames them. Returns false when TLS refused the write.
+  bool write(wire::bytes_view plain, std::vector<wire::byte>& body);
 
   // Receiving one frame: start() asks for its header, advance() for its body, then nothing
   // once the body has gone to TLS. A bad VER or a STATE that is unknown or lower than the last
@@ -49,20 +52,35 @@ class channel {
   const std::error_code& receive_error() const noexcept { return receive_error_; }
   wire::byte last_state() const noexcept { return last_state_; }
 
-  // Feeds one received frame body to TLS (also used by TlsProtection).
-  void feed(wire::bytes_view body) { BIO_write(rbio_, body.data(), static_cast<int>(body.size())); }
   // Checks a received frame's STATE against the ones before it, and records it.
   std::error_code accept_state(wire::byte state);
 
   // Reads all the plaintext TLS can give now into plaintext(). The peer's close_notify is
   // asio::error::eof.
-  std::error_code read_plaintext();
+  std::error_code read_plaintext() { return read(plain_); }
   std::vector<wire::byte>& plaintext() noexcept { return plain_; }
 
+  // Gives one received frame body to TLS, read in place (only a record cut by the end of the
+  // frame is kept), and appends the plaintext it yields to `plain`.
+  std::error_code unwrap(wire::bytes_view body, std::vector<wire::byte>& plain);
+
  private:
+  friend struct channel_bio;
+  std::error_code read(std::vector<wire::byte>& plain);
+  int bio_read(char* out, int length);
+  int bio_write(const char* data, int length);
+  std::size_t bio_pending() const noexcept { return (carry_.size() - carry_at_) + (view_.size() - view_at_); }
+
   bssl::UniquePtr<SSL> ssl_;
-  BIO* rbio_ = nullptr;  // owned by ssl_
-  BIO* wbio_ = nullptr;  // owned by ssl_
+  // Output TLS wrote, waiting to be framed, or (while write() runs) the caller's buffer.
+  std::vector<wire::byte> output_;
+  std::vector<wire::byte>* write_target_ = nullptr;
+  // Input: what is left of earlier frames, then the frame body being unwrapped.
+  std::vector<wire::byte> carry_;
+  std::size_t carry_at_ = 0;
+  wire::bytes_view view_;
+  std::size_t view_at_ = 0;
+
   std::array<wire::byte, wire::frame_header_size> head_{};
   std::vector<wire::byte> body_;
   enum class receiving { idle, header, body } receiving_ = receiving::idle;

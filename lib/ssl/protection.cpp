@@ -13,21 +13,15 @@ TlsProtection::~TlsProtection() = default;
 
 std::error_code TlsProtection::wrap(wire::bytes_view plain, std::vector<wire::byte>& body) {
   if (closed_) return asio::error::shut_down;
-  if (SSL_write(channel_->ssl(), plain.data(), static_cast<int>(plain.size())) != static_cast<int>(plain.size()))
-    return tls::last_error();
   // The body is the raw TLS stream: ProtectedStream puts the STATE 03 header in front.
-  channel_->drain(body);
+  if (!channel_->write(plain, body)) return tls::last_error();
   return {};
 }
 
 std::error_code TlsProtection::unwrap(wire::byte type, wire::bytes_view body, std::vector<wire::byte>& plain) {
   if (auto ec = channel_->accept_state(type)) return ec;
   if (peer_closed_) return asio::error::eof;
-  channel_->feed(body);
-  auto ec = channel_->read_plaintext();
-  auto& received = channel_->plaintext();
-  plain.insert(plain.end(), received.begin(), received.end());
-  received.clear();
+  auto ec = channel_->unwrap(body, plain);
   if (ec == asio::error::eof) peer_closed_ = true;
   return ec;
 }
@@ -39,6 +33,13 @@ std::error_code TlsProtection::close(std::vector<wire::byte>& frames) {
   channel_->flush(wire::frame_type::ssl_closing, frames);
   return {};
 }
+
+std::string TlsProtection::cipher() const {
+  const SSL_CIPHER* c = SSL_get_current_cipher(channel_->ssl());
+  return c ? SSL_CIPHER_get_name(c) : "";
+}
+
+std::string TlsProtection::version() const { return SSL_get_version(channel_->ssl()); }
 
 std::error_code TlsProtection::end_of_stream() const {
   return peer_closed_ ? std::error_code(asio::error::eof) : std::error_code(errc::missing_close_notify);

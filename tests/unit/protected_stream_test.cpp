@@ -130,20 +130,30 @@ TEST_CASE("maximum-size frames: LEN 65535 bodies in both directions") {
   CHECK(reader.protection().unwrapped == 4);
 }
 
-TEST_CASE("a write sends one frame of at most max_plaintext_size octets") {
+TEST_CASE("a write sends whole frames of at most max_plaintext_size octets, in one go") {
   asio::io_context ctx;
   socket_type a(ctx), b(ctx);
   asio::local::connect_pair(a, b);
   ProtectedStream<socket_type, test::fake_protection> s(std::move(a), 10);
+  auto write_some = [&](const bytes& data) {
+    return test::run(ctx, [&]() -> asio::awaitable<std::size_t> {
+      auto [ec, written] = co_await s.async_write_some(asio::buffer(data), detail::use_tuple);
+      co_return written;
+    }());
+  };
+  // 25 octets: two whole frames, and the rest too since it is more than a sliver.
   const bytes data = pattern(25);
-  auto n = test::run(ctx, [&]() -> asio::awaitable<std::size_t> {
-    auto [ec, written] = co_await s.async_write_some(asio::buffer(data), detail::use_tuple);
-    co_return written;
-  }());
-  CHECK(n == 10);
-  bytes got(4 + 11);
+  CHECK(write_some(data) == 25);
+  bytes got(3 * 4 + 25 + 3);
   asio::read(b, asio::buffer(got));
-  CHECK(got == test::fake_frame(bytes(data.begin(), data.begin() + 10)));
+  CHECK(got == concat({test::fake_frame(bytes(data.begin(), data.begin() + 10)),
+                       test::fake_frame(bytes(data.begin() + 10, data.begin() + 20)),
+                       test::fake_frame(bytes(data.begin() + 20, data.end()))}));
+  // 21 octets: the single octet left over waits for the next write.
+  const bytes more = pattern(21, 3);
+  CHECK(write_some(more) == 20);
+  // Never more than four frames at once.
+  CHECK(write_some(pattern(100)) == 40);
 }
 
 TEST_CASE("writes gather plaintext from several buffers into one frame") {

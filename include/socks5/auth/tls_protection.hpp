@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "socks5/protection.hpp"
 
@@ -29,6 +30,9 @@ class TlsProtection final : public protection {
   std::error_code end_of_stream() const override;
 
   bool udp_naked() const noexcept { return udp_naked_; }
+  // The negotiated suite and version, e.g. "TLS_AES_128_GCM_SHA256", "TLSv1.3".
+  std::string cipher() const;
+  std::string version() const;
 
  private:
   std::unique_ptr<tls::channel> channel_;
