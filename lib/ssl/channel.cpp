@@ -69,19 +69,18 @@ channel::channel(bssl::UniquePtr<SSL> ssl) : ssl_(std::move(ssl)) {
   BIO* bio = BIO_new(channel_bio::method());
   BIO_set_data(bio, this);
   BIO_set_init(bio, 1);
-  BIO_up_ref(bio);  // one reference for each direction
-  SSL_set_bio(ssl_.get(), bio, bio);
+  SSL_set_bio(ssl_.get(), bio, bio);  // the same BIO both ways: the session takes our one reference
 }
 
 int channel::bio_read(char* out, int length) {
   std::size_t want = static_cast<std::size_t>(length), given = 0;
   const std::size_t from_carry = std::min(want, carry_.size() - carry_at_);
-  std::memcpy(out, carry_.data() + carry_at_, from_carry);
+  if (from_carry) std::memcpy(out, carry_.data() + carry_at_, from_carry);
   carry_at_ += from_carry;
   given += from_carry;
   if (carry_at_ == carry_.size()) carry_.clear(), carry_at_ = 0;
   const std::size_t from_view = std::min(want - given, view_.size() - view_at_);
-  std::memcpy(out + given, view_.data() + view_at_, from_view);
+  if (from_view) std::memcpy(out + given, view_.data() + view_at_, from_view);
   view_at_ += from_view;
   return static_cast<int>(given + from_view);
 }

@@ -32,6 +32,7 @@ class static_buffer {
   // Callers check sizes against the message limits before appending; overflow is a bug.
   void push_back(byte b) noexcept { bytes_[size_++] = b; }
   void append(bytes_view more) noexcept {
+    if (more.empty()) return;  // an empty view may have no data pointer at all
     std::memcpy(bytes_.data() + size_, more.data(), more.size());
     size_ += more.size();
   }
