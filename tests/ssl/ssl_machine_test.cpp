@@ -244,3 +244,29 @@ TEST_CASE("machines: X'06' as a configured alias of the method code") {
   CHECK(make_server(so).code() == 0x06);
   CHECK(make_client().code() == 0x86);
 }
+
+TEST_CASE("machines: leaving the option phase without an option message is a protocol error") {
+  auto server = make_server().start({});
+  auto client = make_client().start({"localhost"});
+  // Once the handshake is over, every STATE 02 frame the client sends becomes an empty STATE 03
+  // frame: the server never gets an option message.
+  auto rewrite = [](std::deque<std::uint8_t>& wire) {
+    std::deque<std::uint8_t> out;
+    std::size_t at = 0;
+    while (at + 4 <= wire.size()) {
+      const std::size_t length = (wire[at + 2] << 8) | wire[at + 3];
+      if (at + 4 + length > wire.size()) break;
+      if (wire[at + 1] == 0x02)
+        out.insert(out.end(), {0x01, 0x03, 0x00, 0x00});
+      else
+        out.insert(out.end(), wire.begin() + static_cast<std::ptrdiff_t>(at),
+                   wire.begin() + static_cast<std::ptrdiff_t>(at + 4 + length));
+      at += 4 + length;
+    }
+    out.insert(out.end(), wire.begin() + static_cast<std::ptrdiff_t>(at), wire.end());
+    wire = std::move(out);
+  };
+  auto t = test::converse(client, server, rewrite);
+  CHECK(t.server_error == errc::bad_ssl_options);
+  CHECK_FALSE(t.server_done);
+}

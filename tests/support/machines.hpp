@@ -3,6 +3,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <system_error>
 #include <vector>
 
@@ -43,8 +44,10 @@ bool pump(Machine& m, std::deque<std::uint8_t>& inbox, std::deque<std::uint8_t>&
   }
 }
 
+// `rewrite` may change what the client has sent before the server sees it (a tampering peer).
 template <class C, class S>
-transcript converse(C& client, S& server) {
+transcript converse(C& client, S& server,
+                    std::function<void(std::deque<std::uint8_t>&)> rewrite = nullptr) {
   transcript t;
   std::deque<std::uint8_t> to_server, to_client;
   socks5::auth_step client_pending = socks5::auth_step::write({}), server_pending = socks5::auth_step::write({});
@@ -52,6 +55,7 @@ transcript converse(C& client, S& server) {
   for (int round = 0; round < 20 && !(client_over && server_over); ++round) {
     if (!client_over)
       client_over = pump(client, to_client, to_server, t.client_sent, t.client_error, t.client_done, client_pending);
+    if (rewrite) rewrite(to_server);
     if (!server_over)
       server_over = pump(server, to_server, to_client, t.server_sent, t.server_error, t.server_done, server_pending);
     // A side that is over leaves the other waiting: like a closed connection.
