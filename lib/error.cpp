@@ -79,6 +79,8 @@ class socks5_category_impl final : public std::error_category {
       case errc::missing_close_notify: return "TLS peer closed without close_notify";
       case errc::certificate_pin_mismatch: return "certificate does not match the pinned SHA-256";
       case errc::unsolicited_options: return "server chose an SSL option that was not offered";
+      case errc::udp_unavailable: return "UDP is not available under the negotiated method";
+      case errc::association_closed: return "the UDP association's control connection has ended";
       case errc::handshake_timeout:
         return "handshake timed out";
       case errc::idle_timeout:

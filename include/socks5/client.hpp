@@ -108,23 +108,33 @@ asio::awaitable<std::tuple<std::error_code, address>> localize(Executor ex, addr
 }
 
 template <class NextLayer>
-asio::awaitable<handshake_result<NextLayer>> connect_through(NextLayer next, address target,
-                                                             client_options opts) {
+using request_result = std::tuple<std::error_code, stream<NextLayer>, wire::reply>;
+
+// Negotiation, then one request (`cmd` for `target`) and its first reply.
+template <class NextLayer>
+asio::awaitable<request_result<NextLayer>> request_through(NextLayer next, command cmd, address target,
+                                                           client_options opts) {
   if (auto ec = wire::validate(target))
-    co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next))};
+    co_return request_result<NextLayer>{ec, stream<NextLayer>(std::move(next)), wire::reply{}};
   // Awaited expressions hold no temporaries with destructors: GCC 12 may destroy them twice.
   auto ex = next.get_executor();
   auto [resolve_ec, dst] = co_await localize(ex, std::move(target), opts.resolution);
   if (resolve_ec)
-    co_return handshake_result<NextLayer>{resolve_ec, stream<NextLayer>(std::move(next))};
+    co_return request_result<NextLayer>{resolve_ec, stream<NextLayer>(std::move(next)), wire::reply{}};
 
-  auto negotiated = co_await negotiate(std::move(next), opts);
-  if (std::get<0>(negotiated)) co_return negotiated;
-  auto& s = std::get<1>(negotiated);
-  const wire::request request{command::connect, std::move(dst)};
+  auto [negotiate_ec, s] = co_await negotiate(std::move(next), opts);
+  if (negotiate_ec) co_return request_result<NextLayer>{negotiate_ec, std::move(s), wire::reply{}};
+  const wire::request request{cmd, std::move(dst)};
   auto [ec, reply] = co_await exchange_request(s, request);
-  std::get<0>(negotiated) = ec;
-  co_return negotiated;
+  co_return request_result<NextLayer>{ec, std::move(s), std::move(reply)};
+}
+
+template <class NextLayer>
+asio::awaitable<handshake_result<NextLayer>> connect_through(NextLayer next, address target,
+                                                             client_options opts) {
+  auto [ec, s, reply] = co_await request_through(std::move(next), command::connect, std::move(target),
+                                                 std::move(opts));
+  co_return handshake_result<NextLayer>{ec, std::move(s)};
 }
 
 }  // namespace detail
@@ -157,6 +167,20 @@ class client {
         ex_, connect(ex_, proxy_host_, proxy_port_, options_, std::move(target)),
         std::forward<Token>(token));
   }
+
+  // BIND, in two steps (see socks5/bind.hpp, which defines it): completes with
+  // (error_code, bind_listener<asio::ip::tcp::socket>).
+  template <class Token>
+  auto async_bind(address expected_peer, Token&& token) const;
+
+  // UDP ASSOCIATE (see socks5/udp.hpp, which defines it): completes with
+  // (error_code, udp_association<asio::ip::tcp::socket>).
+  template <class Token>
+  auto async_udp_associate(Token&& token) const;
+
+  const asio::any_io_executor& executor() const noexcept { return ex_; }
+  const std::string& proxy_host() const noexcept { return proxy_host_; }
+  std::uint16_t proxy_port() const noexcept { return proxy_port_; }
 
  private:
   static asio::awaitable<detail::handshake_result<asio::ip::tcp::socket>> connect(

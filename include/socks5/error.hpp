@@ -57,6 +57,8 @@ enum class errc : int {
   missing_close_notify = 55,        // the TLS peer closed the connection without close_notify
   certificate_pin_mismatch = 56,    // the server's certificate is not the pinned one
   unsolicited_options = 57,         // the server answered an option the client did not offer
+  udp_unavailable = 58,             // UDP is not available under the negotiated method (SSL without UDP-Naked)
+  association_closed = 59,          // the UDP association's control connection has ended
 
   // Server-side limits and timers.
   handshake_timeout = 50,

@@ -12,6 +12,14 @@
 
 namespace socks5 {
 
+// How a session's UDP datagrams travel (UDP ASSOCIATE).
+enum class udp_mode {
+  plain,        // RFC 1928 datagrams as they are (no protection, or the SSL method's UDP-Naked)
+  wrapped,      // each datagram one 01 03 LEN frame of the method's token (GSS-API)
+  unavailable,  // the method protects the control connection only and was not told to (SSL
+                // without UDP-Naked): no UDP
+};
+
 class protection {
  public:
   virtual ~protection() = default;
@@ -37,6 +45,21 @@ class protection {
   // (asio::error::eof) unless the method has a closing message that has not arrived (TLS
   // close_notify), which makes it a truncation.
   virtual std::error_code end_of_stream() const { return asio::error::eof; }
+
+  virtual udp_mode udp() const noexcept { return udp_mode::unavailable; }
+
+  // For udp_mode::wrapped: one whole SOCKS UDP datagram (header and data) into one packet,
+  // and back. A packet that fails to unwrap is dropped by the caller.
+  virtual std::error_code wrap_datagram(wire::bytes_view datagram, std::vector<wire::byte>& packet) {
+    (void)datagram;
+    (void)packet;
+    return std::make_error_code(std::errc::operation_not_supported);
+  }
+  virtual std::error_code unwrap_datagram(wire::bytes_view packet, std::vector<wire::byte>& datagram) {
+    (void)packet;
+    (void)datagram;
+    return std::make_error_code(std::errc::operation_not_supported);
+  }
 };
 
 }  // namespace socks5

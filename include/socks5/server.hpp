@@ -76,7 +76,8 @@ class decision {
   std::optional<upstream_stream> upstream_;
 };
 
-// Called once per request on the session's executor; may await anything.
+// Called once per request on the session's executor; may await anything. For BIND and UDP
+// ASSOCIATE only allow and deny apply.
 using request_handler = std::function<asio::awaitable<decision>(const request_context&)>;
 
 // One finished session, for logging and accounting.
@@ -87,8 +88,12 @@ struct session_record {
   std::optional<command> cmd;
   address target;                   // as requested
   std::optional<reply_code> reply;  // what the server answered, if it got that far
-  std::uint64_t bytes_up = 0;       // client -> target
-  std::uint64_t bytes_down = 0;     // target -> client
+  std::uint64_t bytes_up = 0;            // client -> target (UDP: payload octets)
+  std::uint64_t bytes_down = 0;          // target -> client
+  std::uint64_t datagrams_up = 0;        // UDP ASSOCIATE: relayed from the client
+  std::uint64_t datagrams_down = 0;      // UDP ASSOCIATE: relayed to the client
+  std::uint64_t datagrams_dropped = 0;   // foreign source, fragment, bad header, failed unwrap
+  std::optional<address> peer;           // BIND: who connected
   std::chrono::steady_clock::duration duration{};
   std::error_code error;  // why it ended; empty for an orderly end
 
@@ -110,6 +115,21 @@ struct server_options {
   std::size_t max_connections = 16384;
   // Per direction; bounds what a slow reader can make the server hold.
   std::size_t relay_buffer_size = 64 * 1024;
+
+  // BIND: serve it at all; the address to listen on, facing the peer (default: the address
+  // the client connected to); accept only the peer the request names, when it names one; how
+  // long to wait for the peer (expiry answers X'06').
+  bool allow_bind = true;
+  std::optional<asio::ip::address> bind_address;
+  bool bind_check_peer = true;
+  std::chrono::milliseconds bind_timeout = std::chrono::seconds(60);
+
+  // UDP ASSOCIATE: serve it at all; the address told to clients as BND.ADDR (for NAT; default:
+  // the address the client connected to, never 0.0.0.0); datagrams an association may hold
+  // while their destination's name is being resolved.
+  bool allow_udp = true;
+  std::optional<asio::ip::address> udp_advertise;
+  std::size_t udp_queue_limit = 64;
   // Decides each request; without one every request is served as asked.
   request_handler handler;
   // Called when a session ends.

@@ -41,6 +41,16 @@ class stream {
 
   // True when the negotiated method protects the data.
   bool is_protected() const noexcept { return impl_.index() == 1; }
+  // The method's protection, or null.
+  socks5::protection* protection() noexcept {
+    auto* p = std::get_if<1>(&impl_);
+    return p ? &p->protection().get() : nullptr;
+  }
+  // How UDP datagrams of this session travel.
+  udp_mode udp() const noexcept {
+    const auto* p = std::get_if<1>(&impl_);
+    return p ? const_cast<protected_type*>(p)->protection().get().udp() : udp_mode::plain;
+  }
   protected_type* protected_stream() noexcept { return std::get_if<1>(&impl_); }
 
   template <class MutableBuffers, class Token>

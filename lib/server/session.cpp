@@ -42,6 +42,15 @@ asio::awaitable<void> session::run() {
   record_.error = ec;
   record_.bytes_up = counters_.a_to_b;
   record_.bytes_down = counters_.b_to_a;
+  if (association_) {
+    association_->close();
+    const auto& udp = association_->totals();
+    record_.bytes_up += udp.bytes_up;
+    record_.bytes_down += udp.bytes_down;
+    record_.datagrams_up = udp.up;
+    record_.datagrams_down = udp.down;
+    record_.datagrams_dropped = udp.dropped;
+  }
   record_.duration = clock_type::now() - started_;
   server_->session_finished();
   if (server_->options.on_session_end) server_->options.on_session_end(record_);
@@ -53,6 +62,8 @@ void session::close(std::error_code why) {
   resolver_.cancel();
   std::error_code ignored;
   outbound_.close(ignored);
+  if (bind_acceptor_) bind_acceptor_->close(ignored);
+  if (association_) association_->close();
   close_stream(client_);
   if (upstream_) close_stream(*upstream_);
 }
@@ -81,6 +92,15 @@ void session::on_watchdog() {
       {
         std::error_code ignored;
         outbound_.close(ignored);
+      }
+      return;
+    case stage::binding:
+      if (now < deadline_) return arm_watchdog(deadline_);
+      // The peer did not come: the client gets X'06'.
+      forced_end_ = errc::ttl_expired;
+      if (bind_acceptor_) {
+        std::error_code ignored;
+        bind_acceptor_->close(ignored);
       }
       return;
     case stage::relay: {
@@ -127,32 +147,64 @@ asio::awaitable<std::error_code> session::serve() {
     }
   }
 
-  if (context_.cmd != command::connect) {
-    co_await send_failure(reply_code::command_not_supported);
-    co_return errc::command_not_supported;
+  switch (context_.cmd) {
+    case command::connect: {
+      const std::error_code ec = co_await serve_connect(target);
+      co_return ec;
+    }
+    case command::bind:
+      if (server_->options.allow_bind) {
+        const std::error_code ec = co_await serve_bind(target);
+        co_return ec;
+      }
+      break;
+    case command::udp_associate:
+      if (server_->options.allow_udp) {
+        const std::error_code ec = co_await serve_udp(target);
+        co_return ec;
+      }
+      break;
   }
+  co_await send_failure(reply_code::command_not_supported);
+  co_return errc::command_not_supported;
+}
 
+asio::awaitable<std::error_code> session::serve_connect(const address& target) {
   if (!upstream_) {
     if (auto ec = co_await open_upstream(target)) {
       co_await send_failure(reply_for(ec));
       co_return ec;
     }
   }
-
   std::error_code ec;
   const address bound(upstream_->next_layer().local_endpoint(ec));
   if (auto write_ec = co_await send_reply(reply_code::succeeded, bound)) co_return write_ec;
+  const std::error_code relay_ec = co_await relay_upstream();
+  co_return relay_ec;
+}
 
+void session::enter_relay_stage() {
   stage_ = stage::relay;
   counters_.last_activity = clock_type::now();
   if (server_->options.idle_timeout.count() > 0)
     arm_watchdog(counters_.last_activity + server_->options.idle_timeout);
   else
     watchdog_.cancel();
+}
+
+asio::awaitable<std::error_code> session::relay_upstream() {
+  enter_relay_stage();
   relay_options options;
   options.buffer_size = server_->options.relay_buffer_size;
   const std::error_code relay_ec = co_await relay(client_, *upstream_, counters_, options);
   co_return relay_ec;
+}
+
+asio::awaitable<std::error_code> session::watch_client() {
+  std::array<wire::byte, 1> octet;
+  auto [ec, n] = co_await client_.async_read_some(asio::buffer(octet), detail::use_tuple);
+  // Nothing is expected here: anything that arrives ends the wait as surely as the end does.
+  co_return ec ? ec : std::error_code(errc::trailing_data);
 }
 
 asio::awaitable<std::error_code> session::negotiate() {

@@ -8,6 +8,7 @@
 
 #include "socks5/relay.hpp"
 #include "state.hpp"
+#include "udp_association.hpp"
 
 namespace socks5 {
 
@@ -23,10 +24,18 @@ class session : public std::enable_shared_from_this<session> {
   void close(std::error_code why);
 
  private:
-  enum class stage { handshake, connecting, relay, done };
+  enum class stage { handshake, connecting, binding, relay, done };
 
   asio::awaitable<std::error_code> serve();
   asio::awaitable<std::error_code> negotiate();
+  asio::awaitable<std::error_code> serve_connect(const address& target);
+  asio::awaitable<std::error_code> serve_bind(const address& expected_peer);   // session_bind.cpp
+  asio::awaitable<std::error_code> serve_udp(const address& client_hint);      // session_udp.cpp
+  // After the success reply: relay between the client and upstream_ until both ends close.
+  asio::awaitable<std::error_code> relay_upstream();
+  // Until the client sends anything or its connection ends (BIND waits, UDP associations).
+  asio::awaitable<std::error_code> watch_client();
+  void enter_relay_stage();
   asio::awaitable<std::error_code> send_reply(reply_code code, const address& bound);
   asio::awaitable<std::error_code> send_failure(reply_code code);  // BND is 0.0.0.0:0
   asio::awaitable<std::error_code> open_upstream(const address& target);
@@ -39,6 +48,8 @@ class session : public std::enable_shared_from_this<session> {
   asio::ip::tcp::resolver resolver_;
   asio::ip::tcp::socket outbound_;  // while connecting
   std::optional<upstream_stream> upstream_;
+  std::optional<asio::ip::tcp::acceptor> bind_acceptor_;  // while BIND waits for the peer
+  std::shared_ptr<udp_association> association_;          // while UDP ASSOCIATE relays
   asio::steady_timer watchdog_;
 
   stage stage_ = stage::handshake;

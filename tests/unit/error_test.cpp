@@ -58,7 +58,9 @@ TEST_CASE("the category is named socks5 and every code has its own message") {
                       errc::bad_state,
                       errc::missing_close_notify,
                       errc::certificate_pin_mismatch,
-                      errc::unsolicited_options};
+                      errc::unsolicited_options,
+                      errc::udp_unavailable,
+                      errc::association_closed};
   std::set<std::string> messages;
   for (auto e : all) {
     const std::error_code code = e;

@@ -30,6 +30,8 @@ class TlsProtection final : public protection {
   std::error_code end_of_stream() const override;
 
   bool udp_naked() const noexcept { return udp_naked_; }
+  // UDP only with UDP-Naked, and then unprotected.
+  udp_mode udp() const noexcept override { return udp_naked_ ? udp_mode::plain : udp_mode::unavailable; }
   // The negotiated suite and version, e.g. "TLS_AES_128_GCM_SHA256", "TLSv1.3".
   std::string cipher() const;
   std::string version() const;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <system_error>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include <asio/associated_cancellation_slot.hpp>
@@ -36,17 +37,25 @@ auto async_spawn(Executor ex, asio::awaitable<std::tuple<std::error_code, T>> op
       [ex](auto handler, asio::awaitable<result> op) mutable {
         auto slot = asio::get_associated_cancellation_slot(handler);
         auto handler_ex = asio::get_associated_executor(handler, ex);
-        asio::co_spawn(
-            ex, as_optional(std::move(op)),
-            asio::bind_cancellation_slot(
-                slot, asio::bind_executor(
-                          handler_ex, [h = std::move(handler)](std::exception_ptr e,
-                                                               std::optional<result> r) mutable {
-                            // The coroutines report errors as values; an exception here is
-                            // bad_alloc.
-                            if (e) std::rethrow_exception(e);
-                            std::apply(std::move(h), std::move(*r));
-                          })));
+        // The coroutines report errors as values; an exception here is bad_alloc.
+        if constexpr (std::is_default_constructible_v<result>) {
+          asio::co_spawn(ex, std::move(op),
+                         asio::bind_cancellation_slot(
+                             slot, asio::bind_executor(handler_ex, [h = std::move(handler)](std::exception_ptr e,
+                                                                                            result r) mutable {
+                               if (e) std::rethrow_exception(e);
+                               std::apply(std::move(h), std::move(r));
+                             })));
+        } else {
+          asio::co_spawn(ex, as_optional(std::move(op)),
+                         asio::bind_cancellation_slot(
+                             slot, asio::bind_executor(handler_ex, [h = std::move(handler)](
+                                                                       std::exception_ptr e,
+                                                                       std::optional<result> r) mutable {
+                               if (e) std::rethrow_exception(e);
+                               std::apply(std::move(h), std::move(*r));
+                             })));
+        }
       },
       token, std::move(op));
 }

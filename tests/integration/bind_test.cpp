@@ -1,0 +1,137 @@
+// BIND through socks5::server with socks5::client: both replies, the relay, the rules.
+#include <doctest/doctest.h>
+
+#include <asio/detached.hpp>
+
+#include "proxy.hpp"
+#include "records.hpp"
+#include "run.hpp"
+#include "socks5/bind.hpp"
+#include "transfer.hpp"
+
+using namespace socks5;
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+
+namespace {
+
+// A peer that connects to `where` from `from_ip` and echoes.
+asio::awaitable<void> peer_echo(tcp::endpoint where, asio::ip::address from_ip) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::socket s(ex);
+  s.open(where.protocol());
+  s.bind({from_ip, 0});
+  co_await s.async_connect(where, asio::use_awaitable);
+  std::vector<char> buf(65536);
+  for (;;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), detail::use_tuple);
+    if (ec) {
+      s.shutdown(tcp::socket::shutdown_send);
+      co_return;
+    }
+    co_await asio::async_write(s, asio::buffer(buf.data(), n), asio::use_awaitable);
+  }
+}
+
+struct bind_outcome {
+  std::error_code error;
+  address announced, peer;
+  test::received echoed;
+};
+
+bind_outcome bind_and_echo(asio::io_context& ctx, const test::proxy& proxy, address expected,
+                           std::vector<asio::ip::address> peers_from, std::size_t size = 100000) {
+  const auto c = proxy.client(ctx);
+  const auto data = test::random_payload(size, 61);
+  return test::run(ctx, [&]() -> asio::awaitable<bind_outcome> {
+    bind_outcome out;
+    auto [ec, listener] = co_await c.async_bind(expected, detail::use_tuple);
+    out.error = ec;
+    if (ec) co_return out;
+    out.announced = listener.announce();
+    // Tell the peer(s) where to connect, as FTP's PORT command would.
+    for (const auto& ip : peers_from) asio::co_spawn(ctx, peer_echo(out.announced.tcp_endpoint(), ip), asio::detached);
+    auto [accept_ec, s] = co_await listener.async_accept(out.peer, detail::use_tuple);
+    out.error = accept_ec;
+    if (accept_ec) co_return out;
+    out.echoed = co_await test::echo_round_trip(s, data);
+    co_return out;
+  }());
+}
+
+}  // namespace
+
+TEST_CASE("BIND: the first reply names where to connect, the second the peer; then a relay") {
+  asio::io_context ctx;
+  test::record_log log;
+  server_options options;
+  options.on_session_end = log.hook();
+  test::proxy proxy(ctx, options);
+  auto r = bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {asio::ip::make_address("127.0.0.1")});
+  REQUIRE_FALSE(r.error);
+  CHECK(r.announced.ip() == asio::ip::make_address("127.0.0.1"));
+  CHECK(r.announced.port() != 0);
+  CHECK(r.peer.ip() == asio::ip::make_address("127.0.0.1"));
+  CHECK(r.echoed.size == 100000);
+  CHECK(r.echoed.hash == test::sha256(test::random_payload(100000, 61)));
+  auto records = log.wait_for(1);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].cmd == command::bind);
+  REQUIRE(records[0].peer);
+  CHECK(records[0].peer->ip() == asio::ip::make_address("127.0.0.1"));
+}
+
+TEST_CASE("BIND: only the peer the request names gets in; another is turned away") {
+  asio::io_context ctx;
+  test::proxy proxy(ctx);
+  // The stranger (127.0.0.3) connects first and is closed; the expected peer (127.0.0.2) follows.
+  auto r = bind_and_echo(ctx, proxy, address("127.0.0.2", 0),
+                         {asio::ip::make_address("127.0.0.3"), asio::ip::make_address("127.0.0.2")});
+  REQUIRE_FALSE(r.error);
+  CHECK(r.peer.ip() == asio::ip::make_address("127.0.0.2"));
+  CHECK(r.echoed.hash == test::sha256(test::random_payload(100000, 61)));
+}
+
+TEST_CASE("BIND: a peer that never comes gets the client X'06' at the timeout") {
+  asio::io_context ctx;
+  server_options options;
+  options.bind_timeout = 300ms;
+  test::proxy proxy(ctx, options);
+  const auto start = std::chrono::steady_clock::now();
+  auto r = bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {});
+  CHECK(r.error == errc::ttl_expired);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+}
+
+TEST_CASE("BIND: IPv6, and switched off by policy") {
+  asio::io_context ctx;
+  test::proxy v6(ctx, {}, asio::ip::address_v6::loopback());
+  auto r = bind_and_echo(ctx, v6, address("::1", 0), {asio::ip::address_v6::loopback()}, 1000);
+  REQUIRE_FALSE(r.error);
+  CHECK(r.announced.is_ipv6());
+  CHECK(r.echoed.size == 1000);
+
+  server_options off;
+  off.allow_bind = false;
+  test::proxy proxy(ctx, off);
+  CHECK(bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {}).error == errc::command_not_supported);
+}
+
+TEST_CASE("BIND: the client leaving while the proxy waits ends the session at once") {
+  asio::io_context ctx;
+  test::record_log log;
+  server_options options;
+  options.on_session_end = log.hook();
+  test::proxy proxy(ctx, options);
+  const auto c = proxy.client(ctx);
+  const address expected("127.0.0.1", 0);
+  test::run(ctx, [&]() -> asio::awaitable<bool> {
+    auto listener = co_await c.async_bind(expected, asio::use_awaitable);
+    co_return true;  // the listener, and its control connection, go away here
+  }());
+  const auto start = std::chrono::steady_clock::now();
+  ctx.run_for(500ms);
+  auto records = log.wait_for(1, 2s);
+  REQUIRE(records.size() == 1);
+  CHECK(std::chrono::steady_clock::now() - start < 2s);
+}
