@@ -93,6 +93,13 @@ inline socks5::address host_port(std::string_view text) {
   return a;
 }
 
+inline asio::ip::address ip(std::string_view text) {
+  std::error_code ec;
+  auto a = asio::ip::make_address(std::string(text), ec);
+  if (ec) fail("'{}' is not an IP address", text);
+  return a;
+}
+
 // Listening endpoints are IP literals: ADDR:PORT or [V6]:PORT.
 inline asio::ip::tcp::endpoint endpoint(std::string_view text) {
   const auto a = host_port(text);

@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 #include <asio/co_spawn.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/udp.hpp>
 #include <asio/io_context.hpp>
 
 #include "cli.hpp"
@@ -12,6 +14,7 @@
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/client.hpp"
 #include "socks5/relay.hpp"
+#include "socks5/udp.hpp"
 #include "stdio_stream.hpp"
 
 namespace {
@@ -20,6 +23,8 @@ constexpr const char* usage = R"(Usage: socks5-connect [options] HOST PORT
 
 Connects to HOST PORT through a SOCKS Version 5 proxy and relays standard
 input and output over the connection (usable as an ssh ProxyCommand).
+With --udp, relays datagrams instead: those arriving on a local UDP port go to
+HOST PORT through the proxy (UDP ASSOCIATE), the replies back to their sender.
 
 Options:
   --proxy HOST:PORT   the proxy (default 127.0.0.1:1080)
@@ -45,6 +50,8 @@ Options:
                       --ssl-pass or $SOCKS5_PASSWORD
   --ssl-pass PASS     SSL: that password
   --ssl-method-code CODE  SSL: 0x86 (default) or 0x06
+  --udp               relay UDP datagrams instead of a stream
+  --udp-listen ADDR:PORT  with --udp: the local port (default 127.0.0.1:0, printed)
   --local-dns         resolve HOST here instead of at the proxy
   --timeout SEC       give up if the connection is not set up in time (default 30)
   --help              show this text
@@ -55,6 +62,8 @@ struct config {
   socks5::address target;
   socks5::client_options options;
   std::chrono::milliseconds timeout = std::chrono::seconds(30);
+  bool udp = false;
+  asio::ip::udp::endpoint udp_listen{asio::ip::address_v4::loopback(), 0};
 };
 
 config parse(int argc, char** argv) {
@@ -109,6 +118,11 @@ config parse(int argc, char** argv) {
         gss.levels = cli::gss_levels(args.value(), true);
       } else if (*opt == "--gss-nec") {
         gss.nec = true;
+      } else if (*opt == "--udp") {
+        cfg.udp = true;
+      } else if (*opt == "--udp-listen") {
+        const auto ep = cli::endpoint(args.value());
+        cfg.udp_listen = asio::ip::udp::endpoint(ep.address(), ep.port());
       } else if (*opt == "--local-dns") {
         cfg.options.resolution = socks5::resolve_mode::local;
       } else if (*opt == "--timeout") {
@@ -145,9 +159,63 @@ config parse(int argc, char** argv) {
   return cfg;
 }
 
+// Datagrams from the local port go to the target through the association; what comes back goes
+// to whoever sent last. Ends with the association.
+asio::awaitable<int> relay_udp(const config& cfg, socks5::client& client) {
+  auto ex = co_await asio::this_coro::executor;
+  auto [ec, association] = co_await client.async_udp_associate(socks5::detail::use_tuple);
+  if (ec) {
+    fmt::print(stderr, "socks5-connect: UDP through {}: {}\n", cfg.proxy.to_string(), ec.message());
+    co_return 1;
+  }
+  asio::ip::udp::socket local(ex);
+  std::error_code bind_ec;
+  local.open(cfg.udp_listen.protocol(), bind_ec);
+  if (!bind_ec) local.bind(cfg.udp_listen, bind_ec);
+  if (bind_ec) {
+    fmt::print(stderr, "socks5-connect: cannot listen on {}: {}\n", socks5::address(cfg.udp_listen).to_string(),
+               bind_ec.message());
+    co_return 1;
+  }
+  fmt::print(stderr, "socks5-connect: relaying UDP on {} to {}\n", socks5::address(local.local_endpoint()).to_string(),
+             cfg.target.to_string());
+  std::optional<asio::ip::udp::endpoint> sender;
+  using namespace asio::experimental::awaitable_operators;
+  auto outward = [&]() -> asio::awaitable<void> {
+    std::vector<char> buf(65536);
+    for (;;) {
+      asio::ip::udp::endpoint from;
+      auto [rec, n] = co_await local.async_receive_from(asio::buffer(buf), from, socks5::detail::use_tuple);
+      if (rec) co_return;
+      sender = from;
+      auto [sec, sent] = co_await association.async_send_to(asio::buffer(buf.data(), n), cfg.target,
+                                                            socks5::detail::use_tuple);
+      if (sec) co_return;
+    }
+  };
+  auto inward = [&]() -> asio::awaitable<void> {
+    std::vector<char> buf(65536);
+    for (;;) {
+      socks5::address from;
+      auto [rec, n] = co_await association.async_receive_from(asio::buffer(buf), from, socks5::detail::use_tuple);
+      if (rec) co_return;
+      if (!sender) continue;
+      auto [sec, sent] = co_await local.async_send_to(asio::buffer(buf.data(), n), *sender, socks5::detail::use_tuple);
+      (void)sec;
+    }
+  };
+  co_await (outward() || inward());
+  fmt::print(stderr, "socks5-connect: the association ended\n");
+  co_return 0;
+}
+
 asio::awaitable<int> run(const config& cfg) {
   auto ex = co_await asio::this_coro::executor;
   socks5::client client(ex, cfg.proxy.host(), cfg.proxy.port(), cfg.options);
+  if (cfg.udp) {
+    const int status = co_await relay_udp(cfg, client);
+    co_return status;
+  }
 
   asio::steady_timer deadline(ex, cfg.timeout);
   deadline.async_wait([&](std::error_code ec) {

@@ -48,6 +48,11 @@ Options:
   --ssl-subauth userpass   SSL: require username/password inside TLS (with --users FILE)
   --ssl-method-code CODE   SSL: 0x86 (the draft's, default) or 0x06 (IANA's); repeatable to
                            accept both
+  --no-bind                refuse BIND (X'07')
+  --bind-address ADDR      BIND listens on this address (default: the one the client used)
+  --no-udp                 refuse UDP ASSOCIATE (X'07')
+  --udp-advertise ADDR     UDP ASSOCIATE: the relay address told to clients, e.g. behind NAT
+                           (default: the address the client connected to)
   --threads N              run N threads (default 1)
   --handshake-timeout SEC  limit for greeting, authentication and request (default 30)
   --connect-timeout SEC    limit for connecting to the target (default 10)
@@ -104,14 +109,18 @@ const char* command_name(std::optional<socks5::command> c) {
 
 void log_session(const socks5::session_record& r) {
   const auto seconds = std::chrono::duration<double>(r.duration).count();
-  fmt::print(
-      "{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
-      "up={} down={} duration={:.3f}s outcome={}{}{}\n",
-      fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
-      r.identity.empty() ? "-" : r.identity, method_name(r.method), command_name(r.cmd),
-      r.cmd ? r.target.to_string() : "-",
-      r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up, r.bytes_down,
-      seconds, r.outcome(), r.error ? " error=" : "", r.error ? cli::quote(r.error.message()) : "");
+  std::string extra;
+  if (r.peer) extra += " peer=" + r.peer->to_string();
+  if (r.cmd == socks5::command::udp_associate)
+    extra += fmt::format(" datagrams={}/{} dropped={}", r.datagrams_up, r.datagrams_down, r.datagrams_dropped);
+  if (r.error) extra += " error=" + cli::quote(r.error.message());
+  fmt::print("{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
+             "up={} down={} duration={:.3f}s outcome={}{}\n",
+             fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
+             r.identity.empty() ? "-" : r.identity, method_name(r.method), command_name(r.cmd),
+             r.cmd ? r.target.to_string() : "-",
+             r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up, r.bytes_down, seconds,
+             r.outcome(), extra);
   std::fflush(stdout);
 }
 
@@ -155,6 +164,14 @@ config parse(int argc, char** argv) {
       const auto code = args.value();
       if (code != "0x86" && code != "0x06") cli::fail("--ssl-method-code is 0x86 or 0x06, not '{}'", code);
       cfg.ssl_codes.push_back(code == "0x86" ? socks5::method::ssl : socks5::method::ssl_iana);
+    } else if (*opt == "--no-bind") {
+      cfg.server.allow_bind = false;
+    } else if (*opt == "--bind-address") {
+      cfg.server.bind_address = cli::ip(args.value());
+    } else if (*opt == "--no-udp") {
+      cfg.server.allow_udp = false;
+    } else if (*opt == "--udp-advertise") {
+      cfg.server.udp_advertise = cli::ip(args.value());
     } else if (*opt == "--threads") {
       cfg.threads = cli::number(args.value(), 1, 1024);
     } else if (*opt == "--handshake-timeout") {

@@ -7,6 +7,7 @@
 #include "proxy.hpp"
 #include "records.hpp"
 #include "run.hpp"
+#include "socks5/auth/user_pass.hpp"
 #include "socks5/udp.hpp"
 #include "udp_echo.hpp"
 
@@ -208,4 +209,27 @@ TEST_CASE("UDP ASSOCIATE switched off by policy is X'07'") {
     co_return r;
   }());
   CHECK(ec == errc::command_not_supported);
+}
+
+TEST_CASE("UDP ASSOCIATE and BIND with username/password") {
+  asio::io_context ctx;
+  test::udp_echo echo(ctx);
+  server_options options;
+  options.methods = {UserPassAuth::server{[](std::string_view u, std::string_view p) { return u == "u" && p == "p"; }}};
+  test::proxy proxy(ctx, options);
+  client_options copts;
+  copts.methods = {UserPassAuth::client{"u", "p"}};
+  auto a = associate(ctx, proxy.client(ctx, copts));
+  auto r = test::run(ctx, ping(a, address(echo.endpoint()), "authenticated"));
+  REQUIRE_FALSE(r.error);
+  CHECK(r.reply == "authenticated");
+
+  const auto c = proxy.client(ctx, copts);
+  const address expected("127.0.0.1", 0);
+  auto [ec, listener] = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, bind_listener<asio::ip::tcp::socket>>> {
+    auto res = co_await c.async_bind(expected, detail::use_tuple);
+    co_return res;
+  }());
+  REQUIRE_FALSE(ec);
+  CHECK(listener.announce().port() != 0);
 }

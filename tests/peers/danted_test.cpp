@@ -4,8 +4,13 @@
 #include "echo_server.hpp"
 #include "process.hpp"
 #include "run.hpp"
+#include "socks5/bind.hpp"
 #include "socks5/client.hpp"
+#include "socks5/udp.hpp"
 #include "transfer.hpp"
+#include "udp_echo.hpp"
+
+#include <asio/detached.hpp>
 
 using namespace socks5;
 using namespace std::chrono_literals;
@@ -110,4 +115,55 @@ TEST_CASE("a chain of two real proxies: client -> microsocks -> danted -> target
   auto got = test::run(ctx, chain());
   CHECK_FALSE(got.error);
   CHECK(got.hash == test::sha256(test::random_payload(300000, 9)));
+}
+
+TEST_CASE("danted: our UDP ASSOCIATE client, to an address and to a name") {
+  test::temp_dir dir;
+  danted peer(dir, 9);
+  asio::io_context ctx;
+  test::udp_echo echo(ctx);
+  socks5::client c(ctx.get_executor(), "127.0.0.1", peer.port);
+  const address by_ip(echo.endpoint()), by_name("localhost", echo.endpoint().port());
+  auto replies = test::run(ctx, [&]() -> asio::awaitable<std::vector<std::string>> {
+    auto a = co_await c.async_udp_associate(asio::use_awaitable);
+    std::vector<std::string> out;
+    for (const auto* target : {&by_ip, &by_name}) {
+      const std::string text = "through dante to " + target->to_string();
+      co_await a.async_send_to(asio::buffer(text), *target, asio::use_awaitable);
+      std::array<char, 256> buf;
+      address from;
+      auto n = co_await a.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+      out.push_back(std::string(buf.data(), n) + " from " + from.to_string());
+    }
+    co_return out;
+  }());
+  REQUIRE(replies.size() == 2);
+  CHECK(replies[0] == "through dante to " + by_ip.to_string() + " from " + by_ip.to_string());
+  CHECK(replies[1] == "through dante to " + by_name.to_string() + " from " + by_ip.to_string());
+}
+
+TEST_CASE("danted: our BIND client; a peer connects to the announced address") {
+  test::temp_dir dir;
+  danted peer(dir, 9);
+  asio::io_context ctx;
+  socks5::client c(ctx.get_executor(), "127.0.0.1", peer.port);
+  const address expected("127.0.0.1", 0);
+  auto got = test::run(ctx, [&]() -> asio::awaitable<std::string> {
+    auto listener = co_await c.async_bind(expected, asio::use_awaitable);
+    const auto where = listener.announce().tcp_endpoint();
+    asio::co_spawn(ctx, [where]() -> asio::awaitable<void> {
+      asio::ip::tcp::socket s(co_await asio::this_coro::executor);
+      co_await s.async_connect(where, asio::use_awaitable);
+      const std::string hello = "hello from the peer";
+      co_await asio::async_write(s, asio::buffer(hello), asio::use_awaitable);
+      s.shutdown(asio::ip::tcp::socket::shutdown_send);
+    }, asio::detached);
+    address from;
+    auto s = co_await listener.async_accept(from, asio::use_awaitable);
+    std::string text;
+    auto [ec, n] = co_await asio::async_read(s, asio::dynamic_buffer(text), detail::use_tuple);
+    (void)ec;
+    co_return text + " / " + (from.is_domain() ? std::string("?") : from.ip().to_string());
+  }());
+  CHECK(got == "hello from the peer / 127.0.0.1");
 }

@@ -3,7 +3,11 @@
 
 #include "process.hpp"
 #include "socks5/auth/user_pass.hpp"
+#include "socks5/bind.hpp"
+#include "socks5/udp.hpp"
 #include "threaded.hpp"
+#include "run.hpp"
+#include "udp_echo.hpp"
 
 using namespace socks5;
 using namespace std::chrono_literals;
@@ -87,4 +91,96 @@ TEST_CASE("fetch-url: a coroutine GET through the proxy") {
   CHECK(status == 0);
   CHECK(out.find("HTTP/1.0 200 OK") == 0);
   CHECK(out.find(test::http_greeting) != std::string::npos);
+}
+
+TEST_CASE("socks5-connect --udp: datagrams on a local port reach the target and come back") {
+  const auto bin = test::program("SOCKS5_CONNECT_BIN");
+  REQUIRE(bin);
+  test::temp_dir dir;
+  test::threaded_proxy proxy;
+  asio::io_context ctx;
+  test::udp_echo echo(ctx);
+  const auto local_port = test::free_port();
+  test::process relay({*bin, "--proxy", "127.0.0.1:" + std::to_string(proxy.port()), "--udp", "--udp-listen",
+                       "127.0.0.1:" + std::to_string(local_port), "127.0.0.1", std::to_string(echo.endpoint().port())},
+                      dir / "relay.log");
+  asio::ip::udp::socket app(ctx, {asio::ip::address_v4::loopback(), 0});
+  const asio::ip::udp::endpoint to(asio::ip::address_v4::loopback(), local_port);
+  // The relay starts up in its own time: ask until it answers.
+  std::string answer;
+  for (int attempt = 0; attempt < 50 && answer.empty(); ++attempt) {
+    app.send_to(asio::buffer(std::string("ping through the cli")), to);
+    std::array<char, 64> buf;
+    asio::ip::udp::endpoint from;
+    app.async_receive_from(asio::buffer(buf), from, [&](std::error_code ec, std::size_t n) {
+      if (!ec) answer.assign(buf.data(), n);
+    });
+    ctx.run_for(100ms);
+    ctx.restart();
+    app.cancel();
+    ctx.run_for(10ms);
+    ctx.restart();
+  }
+  CHECK(answer == "ping through the cli");
+  relay.kill();
+  CHECK(relay.output().find("relaying UDP on 127.0.0.1:" + std::to_string(local_port)) != std::string::npos);
+}
+
+TEST_CASE("socks5-proxy --no-bind, --no-udp, --udp-advertise; UDP sessions logged with datagram counts") {
+  const auto bin = test::program("SOCKS5_PROXY_BIN");
+  REQUIRE(bin);
+  test::temp_dir dir;
+  asio::io_context ctx;
+  test::udp_echo echo(ctx);
+  auto start_proxy = [&](std::vector<std::string> extra, const std::string& log) {
+    const auto port = test::free_port();
+    std::vector<std::string> argv{*bin, "--listen", "127.0.0.1:" + std::to_string(port)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto p = std::make_unique<test::process>(argv, dir / log);
+    REQUIRE(test::wait_for_port(port));
+    return std::make_pair(port, std::move(p));
+  };
+  auto udp_error = [&](std::uint16_t port, asio::ip::udp::endpoint* relay) {
+    socks5::client c(ctx.get_executor(), "127.0.0.1", port);
+    return test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
+      auto [ec, a] = co_await c.async_udp_associate(detail::use_tuple);
+      if (!ec && relay) *relay = a.relay();
+      if (!ec) {
+        const std::string text = "logged";
+        co_await a.async_send_to(asio::buffer(text), address(echo.endpoint()), asio::use_awaitable);
+        std::array<char, 16> buf;
+        address from;
+        co_await a.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+      }
+      co_return ec;
+    }());
+  };
+  {
+    auto [port, proxy] = start_proxy({"--no-udp", "--no-bind"}, "off.log");
+    CHECK(udp_error(port, nullptr) == errc::command_not_supported);
+    socks5::client c(ctx.get_executor(), "127.0.0.1", port);
+    const address expected("127.0.0.1", 0);
+    auto bind_ec = test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
+      auto [ec, l] = co_await c.async_bind(expected, detail::use_tuple);
+      co_return ec;
+    }());
+    CHECK(bind_ec == errc::command_not_supported);
+  }
+  {
+    auto [port, proxy] = start_proxy({}, "on.log");
+    CHECK_FALSE(udp_error(port, nullptr));
+    proxy->kill();
+    CHECK(proxy->output().find("cmd=udp") != std::string::npos);
+    CHECK(proxy->output().find("datagrams=1/1 dropped=0") != std::string::npos);
+  }
+  {
+    // Behind NAT the client must be told the outside address; here only the reply can show it.
+    auto [port, proxy] = start_proxy({"--udp-advertise", "192.0.2.7"}, "advertise.log");
+    socks5::client c(ctx.get_executor(), "127.0.0.1", port);
+    auto relay = test::run(ctx, [&]() -> asio::awaitable<asio::ip::udp::endpoint> {
+      auto a = co_await c.async_udp_associate(asio::use_awaitable);
+      co_return a.relay();
+    }());
+    CHECK(relay.address() == asio::ip::make_address("192.0.2.7"));
+  }
 }

@@ -1,6 +1,8 @@
 // The SSL method between socks5::client and socks5::server over real sockets.
 #include <doctest/doctest.h>
 
+#include <asio/detached.hpp>
+
 #include "echo_server.hpp"
 #include "pki.hpp"
 #include "proxy.hpp"
@@ -8,7 +10,10 @@
 #include "run.hpp"
 #include "socks5/auth/ssl.hpp"
 #include "socks5/auth/user_pass.hpp"
+#include "socks5/bind.hpp"
+#include "socks5/udp.hpp"
 #include "tap.hpp"
+#include "udp_echo.hpp"
 #include "threaded.hpp"
 #include "transfer.hpp"
 
@@ -326,4 +331,81 @@ TEST_CASE("the client sees a proxy that vanishes without STATE 04 as missing_clo
     co_return e;
   }());
   CHECK(ec == errc::missing_close_notify);
+}
+
+TEST_CASE("UDP under the SSL method: with UDP-Naked plain datagrams; without it no UDP at all") {
+  asio::io_context ctx;
+  test::udp_echo echo(ctx);
+  test::proxy proxy(ctx, ssl_only());
+  const address target(echo.endpoint());
+  using association = udp_association<tcp::socket>;
+
+  SslAuth::client_options naked;
+  naked.udp_naked = true;
+  socks5::client c(ctx.get_executor(), "localhost", proxy.port(), ssl_client(naked));
+  auto reply = test::run(ctx, [&]() -> asio::awaitable<std::string> {
+    auto a = co_await c.async_udp_associate(asio::use_awaitable);
+    const std::string text = "naked datagram";
+    co_await a.async_send_to(asio::buffer(text), target, asio::use_awaitable);
+    std::array<char, 64> buf;
+    address from;
+    auto n = co_await a.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+    co_return std::string(buf.data(), n);
+  }());
+  CHECK(reply == "naked datagram");
+
+  // Without UDP-Naked the client does not even ask.
+  socks5::client plain(ctx.get_executor(), "localhost", proxy.port(), ssl_client());
+  auto [ec, a] = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, association>> {
+    auto r = co_await plain.async_udp_associate(detail::use_tuple);
+    co_return r;
+  }());
+  CHECK(ec == errc::udp_unavailable);
+
+  // And a client that asks anyway is answered X'07' by the server.
+  auto refused = test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
+    tcp::socket s(ctx);
+    co_await s.async_connect(proxy.endpoint(), asio::use_awaitable);
+    auto opts = ssl_client();
+    opts.proxy_host = "localhost";
+    auto [e, stream, rep] = co_await detail::request_through(std::move(s), command::udp_associate, address{}, opts);
+    co_return e;
+  }());
+  CHECK(refused == errc::command_not_supported);
+
+  // A server that does not agree to UDP-Naked: the client that offered it gets no UDP either.
+  SslAuth::server_options no_udp;
+  no_udp.udp_naked = false;
+  test::proxy strict(ctx, ssl_only(no_udp));
+  socks5::client asks(ctx.get_executor(), "localhost", strict.port(), ssl_client(naked));
+  auto [strict_ec, none] = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, association>> {
+    auto r = co_await asks.async_udp_associate(detail::use_tuple);
+    co_return r;
+  }());
+  CHECK(strict_ec == errc::udp_unavailable);
+}
+
+TEST_CASE("BIND under the SSL method") {
+  asio::io_context ctx;
+  test::proxy proxy(ctx, ssl_only());
+  socks5::client c(ctx.get_executor(), "localhost", proxy.port(), ssl_client());
+  const address expected("127.0.0.1", 0);
+  auto got = test::run(ctx, [&]() -> asio::awaitable<std::string> {
+    auto listener = co_await c.async_bind(expected, asio::use_awaitable);
+    const auto where = listener.announce().tcp_endpoint();
+    asio::co_spawn(ctx, [where]() -> asio::awaitable<void> {
+      tcp::socket peer(co_await asio::this_coro::executor);
+      co_await peer.async_connect(where, asio::use_awaitable);
+      const std::string hello = "peer over tls";
+      co_await asio::async_write(peer, asio::buffer(hello), asio::use_awaitable);
+      peer.shutdown(tcp::socket::shutdown_send);
+    }, asio::detached);
+    address peer;
+    auto s = co_await listener.async_accept(peer, asio::use_awaitable);
+    std::string text;
+    auto [ec, n] = co_await asio::async_read(s, asio::dynamic_buffer(text), detail::use_tuple);
+    (void)ec;
+    co_return text;
+  }());
+  CHECK(got == "peer over tls");
 }
