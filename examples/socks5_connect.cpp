@@ -163,7 +163,10 @@ config parse(int argc, char** argv) {
 // to whoever sent last. Ends with the association.
 asio::awaitable<int> relay_udp(const config& cfg, socks5::client& client) {
   auto ex = co_await asio::this_coro::executor;
-  auto [ec, association] = co_await client.async_udp_associate(socks5::detail::use_tuple);
+  // Not a structured binding: the lambdas below capture it, which clang 14 refuses.
+  auto associated = co_await client.async_udp_associate(socks5::detail::use_tuple);
+  const std::error_code ec = std::get<0>(associated);
+  auto& association = std::get<1>(associated);
   if (ec) {
     fmt::print(stderr, "socks5-connect: UDP through {}: {}\n", cfg.proxy.to_string(), ec.message());
     co_return 1;

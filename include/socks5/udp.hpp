@@ -180,7 +180,10 @@ asio::awaitable<std::tuple<std::error_code, udp_association<NextLayer>>> associa
                                                                                            client_options opts) {
   using result = std::tuple<std::error_code, udp_association<NextLayer>>;
   auto ex = next.get_executor();
-  auto [negotiate_ec, control] = co_await negotiate(std::move(next), opts);
+  // Not a structured binding: clang 14 cannot name those in a requires-expression.
+  auto negotiated = co_await negotiate(std::move(next), opts);
+  const std::error_code negotiate_ec = std::get<0>(negotiated);
+  auto& control = std::get<1>(negotiated);
   if (negotiate_ec) co_return result{negotiate_ec, udp_association<NextLayer>{}};
   // SSL without UDP-Naked protects the control connection only: no datagrams then.
   if (control.udp() == udp_mode::unavailable) co_return result{errc::udp_unavailable, udp_association<NextLayer>{}};

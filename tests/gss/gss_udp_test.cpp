@@ -52,11 +52,13 @@ TEST_CASE("UDP under GSS-API levels 1 and 2: every datagram wrapped; a forged on
     const address target(echo.endpoint());
     const std::string secret = "UDP-PLAINTEXT-MARKER";
     {
-      auto [ec, a] = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, udp_association<asio::ip::tcp::socket>>> {
+      auto result = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, udp_association<asio::ip::tcp::socket>>> {
         auto r = co_await c.async_udp_associate(detail::use_tuple);
         co_return r;
       }());
+      const std::error_code ec = std::get<0>(result);
       REQUIRE_MESSAGE(!ec, ec.message());
+      auto& a = std::get<1>(result);
       auto reply = test::run(ctx, [&]() -> asio::awaitable<std::string> {
         for (int i = 0; i < 20; ++i) co_await a.async_send_to(asio::buffer(secret), target, asio::use_awaitable);
         std::array<char, 256> buf;

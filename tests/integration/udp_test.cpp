@@ -39,12 +39,13 @@ asio::awaitable<exchange> ping(association& a, address target, std::string text)
 }
 
 association associate(asio::io_context& ctx, const socks5::client& c) {
-  auto [ec, a] = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, association>> {
+  auto result = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, association>> {
     auto r = co_await c.async_udp_associate(detail::use_tuple);
     co_return r;
   }());
+  const std::error_code ec = std::get<0>(result);
   REQUIRE_MESSAGE(!ec, ec.message());
-  return std::move(a);
+  return std::move(std::get<1>(result));
 }
 
 }  // namespace
@@ -232,4 +233,53 @@ TEST_CASE("UDP ASSOCIATE and BIND with username/password") {
   }());
   REQUIRE_FALSE(ec);
   CHECK(listener.announce().port() != 0);
+}
+
+TEST_CASE("UDP ASSOCIATE: an idle association ends at the idle timeout") {
+  asio::io_context ctx;
+  test::udp_echo echo(ctx);
+  test::record_log log;
+  server_options options;
+  options.idle_timeout = 300ms;
+  options.on_session_end = log.hook();
+  test::proxy proxy(ctx, options);
+  auto a = associate(ctx, proxy.client(ctx));
+  REQUIRE_FALSE(test::run(ctx, ping(a, address(echo.endpoint()), "then silence")).error);
+  const auto start = std::chrono::steady_clock::now();
+  auto ec = test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
+    std::array<char, 16> buf;
+    address from;
+    auto [e, n] = co_await a.async_receive_from(asio::buffer(buf), from, detail::use_tuple);
+    co_return e;
+  }());
+  CHECK(ec == errc::association_closed);
+  CHECK(std::chrono::steady_clock::now() - start < 3s);
+  auto records = log.wait_for(1);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].error == errc::idle_timeout);
+}
+
+TEST_CASE("UDP ASSOCIATE: datagrams for a name that does not resolve are dropped, the rest go on") {
+  asio::io_context ctx;
+  test::udp_echo echo(ctx);
+  test::record_log log;
+  server_options options;
+  options.on_session_end = log.hook();
+  test::proxy proxy(ctx, options);
+  {
+    auto a = associate(ctx, proxy.client(ctx));
+    const address nowhere("no-such-host.invalid", 53);
+    test::run(ctx, [&]() -> asio::awaitable<bool> {
+      for (int i = 0; i < 5; ++i) co_await a.async_send_to(asio::buffer(std::string("lost")), nowhere, asio::use_awaitable);
+      co_return true;
+    }());
+    ctx.run_for(500ms);
+    auto r = test::run(ctx, ping(a, address(echo.endpoint()), "still here"));
+    REQUIRE_FALSE(r.error);
+    CHECK(r.reply == "still here");
+  }
+  ctx.run_for(200ms);
+  auto records = log.wait_for(1);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].datagrams_dropped == 5);
 }
