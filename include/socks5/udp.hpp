@@ -21,7 +21,8 @@ class udp_association {
  public:
   // An empty association, as a failed operation completes with.
   udp_association() = default;
-  udp_association(stream<NextLayer> control, asio::ip::udp::socket socket, asio::ip::udp::endpoint relay);
+  udp_association(stream<NextLayer> control, asio::ip::udp::socket socket,
+                  asio::ip::udp::endpoint relay);
   udp_association(udp_association&&) noexcept = default;
   udp_association& operator=(udp_association&&) noexcept = default;
   // Ends the association (closes the control connection and the socket).
@@ -61,9 +62,10 @@ class udp_association {
 
   static asio::awaitable<void> watch(std::shared_ptr<state> st);
   static asio::awaitable<std::tuple<std::error_code, std::size_t>> send(std::shared_ptr<state> st,
-                                                                        asio::const_buffer data, address target);
-  static asio::awaitable<std::tuple<std::error_code, std::size_t>> receive(std::shared_ptr<state> st,
-                                                                           asio::mutable_buffer data, address* from);
+                                                                        asio::const_buffer data,
+                                                                        address target);
+  static asio::awaitable<std::tuple<std::error_code, std::size_t>> receive(
+      std::shared_ptr<state> st, asio::mutable_buffer data, address* from);
 
   std::shared_ptr<state> state_;
 };
@@ -102,7 +104,8 @@ asio::awaitable<std::tuple<std::error_code, std::size_t>> udp_association<NextLa
   using result = std::tuple<std::error_code, std::size_t>;
   if (st->ended) co_return result{st->ended, 0};
   wire::udp_header_buffer header;
-  if (auto ec = wire::encode(wire::udp_header{0, std::move(target)}, header)) co_return result{ec, 0};
+  if (auto ec = wire::encode(wire::udp_header{0, std::move(target)}, header))
+    co_return result{ec, 0};
   std::error_code ec;
   std::size_t sent = 0;
   if (auto* p = st->control.protection(); p && p->udp() == udp_mode::wrapped) {
@@ -110,7 +113,8 @@ asio::awaitable<std::tuple<std::error_code, std::size_t>> udp_association<NextLa
     const auto* bytes = static_cast<const wire::byte*>(data.data());
     plain.insert(plain.end(), bytes, bytes + data.size());
     if (auto wrap_ec = p->wrap_datagram(plain, st->send_packet)) co_return result{wrap_ec, 0};
-    auto [send_ec, n] = co_await st->socket.async_send_to(asio::buffer(st->send_packet), st->relay, detail::use_tuple);
+    auto [send_ec, n] = co_await st->socket.async_send_to(asio::buffer(st->send_packet), st->relay,
+                                                          detail::use_tuple);
     ec = send_ec;
     sent = n;
   } else {
@@ -131,7 +135,8 @@ asio::awaitable<std::tuple<std::error_code, std::size_t>> udp_association<NextLa
   for (;;) {
     if (st->ended) co_return result{st->ended, 0};
     asio::ip::udp::endpoint sender;
-    auto [ec, n] = co_await st->socket.async_receive_from(asio::buffer(st->receive_packet), sender, detail::use_tuple);
+    auto [ec, n] = co_await st->socket.async_receive_from(asio::buffer(st->receive_packet), sender,
+                                                          detail::use_tuple);
     if (ec) co_return result{st->ended ? st->ended : ec, 0};
     if (sender != st->relay) {
       ++st->dropped;  // only the relay speaks for the association
@@ -153,31 +158,36 @@ asio::awaitable<std::tuple<std::error_code, std::size_t>> udp_association<NextLa
     }
     *from = std::move(header.value.target);
     const auto payload = datagram.subspan(header.size);
-    const std::size_t copied = asio::buffer_copy(data, asio::buffer(payload.data(), payload.size()));
+    const std::size_t copied =
+        asio::buffer_copy(data, asio::buffer(payload.data(), payload.size()));
     co_return result{std::error_code{}, copied};
   }
 }
 
 template <class NextLayer>
 template <class Token>
-auto udp_association<NextLayer>::async_send_to(asio::const_buffer data, address target, Token&& token) {
+auto udp_association<NextLayer>::async_send_to(asio::const_buffer data, address target,
+                                               Token&& token) {
   auto ex = state_->socket.get_executor();
-  return detail::async_spawn<std::size_t>(ex, send(state_, data, std::move(target)), std::forward<Token>(token));
+  return detail::async_spawn<std::size_t>(ex, send(state_, data, std::move(target)),
+                                          std::forward<Token>(token));
 }
 
 template <class NextLayer>
 template <class Token>
-auto udp_association<NextLayer>::async_receive_from(asio::mutable_buffer data, address& from, Token&& token) {
+auto udp_association<NextLayer>::async_receive_from(asio::mutable_buffer data, address& from,
+                                                    Token&& token) {
   auto ex = state_->socket.get_executor();
-  return detail::async_spawn<std::size_t>(ex, receive(state_, data, &from), std::forward<Token>(token));
+  return detail::async_spawn<std::size_t>(ex, receive(state_, data, &from),
+                                          std::forward<Token>(token));
 }
 
 namespace detail {
 
 // Negotiates, checks that the method allows UDP, opens the socket and asks for the association.
 template <class NextLayer>
-asio::awaitable<std::tuple<std::error_code, udp_association<NextLayer>>> associate_through(NextLayer next,
-                                                                                           client_options opts) {
+asio::awaitable<std::tuple<std::error_code, udp_association<NextLayer>>> associate_through(
+    NextLayer next, client_options opts) {
   using result = std::tuple<std::error_code, udp_association<NextLayer>>;
   auto ex = next.get_executor();
   // Not a structured binding: clang 14 cannot name those in a requires-expression.
@@ -186,7 +196,8 @@ asio::awaitable<std::tuple<std::error_code, udp_association<NextLayer>>> associa
   auto& control = std::get<1>(negotiated);
   if (negotiate_ec) co_return result{negotiate_ec, udp_association<NextLayer>{}};
   // SSL without UDP-Naked protects the control connection only: no datagrams then.
-  if (control.udp() == udp_mode::unavailable) co_return result{errc::udp_unavailable, udp_association<NextLayer>{}};
+  if (control.udp() == udp_mode::unavailable)
+    co_return result{errc::udp_unavailable, udp_association<NextLayer>{}};
 
   // The socket, on the family of the control connection, and the source to announce: its port
   // on the control connection's local address when that is known, zeros otherwise.
@@ -208,9 +219,11 @@ asio::awaitable<std::tuple<std::error_code, udp_association<NextLayer>>> associa
   auto [request_ec, reply] = co_await exchange_request(control, request);
   if (request_ec) co_return result{request_ec, udp_association<NextLayer>{}};
   const address relay = usable_bound(reply.bound, control);
-  if (relay.is_domain()) co_return result{errc::address_type_not_supported, udp_association<NextLayer>{}};
-  co_return result{std::error_code{}, udp_association<NextLayer>(std::move(control), std::move(socket),
-                                                                 relay.udp_endpoint())};
+  if (relay.is_domain())
+    co_return result{errc::address_type_not_supported, udp_association<NextLayer>{}};
+  co_return result{
+      std::error_code{},
+      udp_association<NextLayer>(std::move(control), std::move(socket), relay.udp_endpoint())};
 }
 
 }  // namespace detail
@@ -227,8 +240,9 @@ auto async_udp_associate(NextLayer next_layer, client_options options, Token&& t
 
 namespace detail {
 
-inline asio::awaitable<std::tuple<std::error_code, udp_association<asio::ip::tcp::socket>>> dial_and_associate(
-    asio::any_io_executor ex, std::string host, std::uint16_t port, client_options options) {
+inline asio::awaitable<std::tuple<std::error_code, udp_association<asio::ip::tcp::socket>>>
+dial_and_associate(asio::any_io_executor ex, std::string host, std::uint16_t port,
+                   client_options options) {
   using result = std::tuple<std::error_code, udp_association<asio::ip::tcp::socket>>;
   if (options.proxy_host.empty()) options.proxy_host = host;
   auto [ec, socket] = co_await dial(ex, std::move(host), port);
@@ -242,7 +256,8 @@ inline asio::awaitable<std::tuple<std::error_code, udp_association<asio::ip::tcp
 template <class Token>
 auto client::async_udp_associate(Token&& token) const {
   return detail::async_spawn<udp_association<asio::ip::tcp::socket>>(
-      ex_, detail::dial_and_associate(ex_, proxy_host_, proxy_port_, options_), std::forward<Token>(token));
+      ex_, detail::dial_and_associate(ex_, proxy_host_, proxy_port_, options_),
+      std::forward<Token>(token));
 }
 
 }  // namespace socks5

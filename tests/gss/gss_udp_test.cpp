@@ -3,6 +3,7 @@
 
 #include <asio/detached.hpp>
 
+#include "bind_peer.hpp"
 #include "kdc.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
@@ -91,23 +92,8 @@ TEST_CASE("BIND under GSS-API level 2: both replies and the relay inside the pro
   asio::io_context ctx;
   test::proxy proxy(ctx, gss_only(gss_level::confidentiality));
   socks5::client c(ctx.get_executor(), "localhost", proxy.port(), gss_client(gss_level::confidentiality));
-  const address expected("127.0.0.1", 0);
-  auto got = test::run(ctx, [&]() -> asio::awaitable<std::string> {
-    auto listener = co_await c.async_bind(expected, asio::use_awaitable);
-    const auto where = listener.announce().tcp_endpoint();
-    asio::co_spawn(ctx, [where]() -> asio::awaitable<void> {
-      asio::ip::tcp::socket peer(co_await asio::this_coro::executor);
-      co_await peer.async_connect(where, asio::use_awaitable);
-      const std::string hello = "from the peer";
-      co_await asio::async_write(peer, asio::buffer(hello), asio::use_awaitable);
-      peer.shutdown(asio::ip::tcp::socket::shutdown_send);
-    }, asio::detached);
-    address peer;
-    auto s = co_await listener.async_accept(peer, asio::use_awaitable);
-    std::string text;
-    auto [ec, n] = co_await asio::async_read(s, asio::dynamic_buffer(text), detail::use_tuple);
-    (void)ec;  // the end of the stream is how it ends
-    co_return text;
-  }());
-  CHECK(got == "from the peer");
+  auto heard = test::run(ctx, test::bind_and_hear(c, address("127.0.0.1", 0), "from the peer"));
+  REQUIRE_MESSAGE(!heard.error, heard.error.message());
+  CHECK(heard.text == "from the peer");
+  CHECK(heard.peer.ip() == asio::ip::make_address("127.0.0.1"));
 }

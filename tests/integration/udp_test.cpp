@@ -48,15 +48,34 @@ association associate(asio::io_context& ctx, const socks5::client& c) {
   return std::move(std::get<1>(result));
 }
 
+// A proxy on loopback whose session records are kept, and a UDP echo target.
+struct logged_relay {
+  explicit logged_relay(server_options options = {}) : proxy(ctx, with_log(std::move(options))) {}
+
+  asio::io_context ctx;
+  test::udp_echo echo{ctx};
+  test::record_log log;
+  test::proxy proxy;
+
+ private:
+  server_options with_log(server_options options) {
+    options.on_session_end = log.hook();
+    return options;
+  }
+};
+
+struct idle_relay : logged_relay {
+  static server_options short_idle() {
+    server_options options;
+    options.idle_timeout = 300ms;
+    return options;
+  }
+  idle_relay() : logged_relay(short_idle()) {}
+};
+
 }  // namespace
 
-TEST_CASE("UDP ASSOCIATE: datagrams to an IPv4 address and to a name, answered with their source") {
-  asio::io_context ctx;
-  test::udp_echo echo(ctx);
-  test::record_log log;
-  server_options options;
-  options.on_session_end = log.hook();
-  test::proxy proxy(ctx, options);
+TEST_CASE_FIXTURE(logged_relay, "UDP ASSOCIATE: datagrams to an IPv4 address and to a name, answered with their source") {
   {
     auto a = associate(ctx, proxy.client(ctx));
     CHECK(a.relay().address() == asio::ip::make_address("127.0.0.1"));  // never 0.0.0.0
@@ -91,13 +110,7 @@ TEST_CASE("UDP ASSOCIATE over IPv6, to an IPv6 target") {
   CHECK(r.from.is_ipv6());
 }
 
-TEST_CASE("UDP ASSOCIATE: a datagram from a foreign source is dropped; FRAG != 0 too") {
-  asio::io_context ctx;
-  test::udp_echo echo(ctx);
-  test::record_log log;
-  server_options options;
-  options.on_session_end = log.hook();
-  test::proxy proxy(ctx, options);
+TEST_CASE_FIXTURE(logged_relay, "UDP ASSOCIATE: a datagram from a foreign source is dropped; FRAG != 0 too") {
   {
     auto a = associate(ctx, proxy.client(ctx));
     // The client speaks first, so the relay knows it.
@@ -235,14 +248,7 @@ TEST_CASE("UDP ASSOCIATE and BIND with username/password") {
   CHECK(listener.announce().port() != 0);
 }
 
-TEST_CASE("UDP ASSOCIATE: an idle association ends at the idle timeout") {
-  asio::io_context ctx;
-  test::udp_echo echo(ctx);
-  test::record_log log;
-  server_options options;
-  options.idle_timeout = 300ms;
-  options.on_session_end = log.hook();
-  test::proxy proxy(ctx, options);
+TEST_CASE_FIXTURE(idle_relay, "UDP ASSOCIATE: an idle association ends at the idle timeout") {
   auto a = associate(ctx, proxy.client(ctx));
   REQUIRE_FALSE(test::run(ctx, ping(a, address(echo.endpoint()), "then silence")).error);
   const auto start = std::chrono::steady_clock::now();
@@ -259,13 +265,7 @@ TEST_CASE("UDP ASSOCIATE: an idle association ends at the idle timeout") {
   CHECK(records[0].error == errc::idle_timeout);
 }
 
-TEST_CASE("UDP ASSOCIATE: datagrams for a name that does not resolve are dropped, the rest go on") {
-  asio::io_context ctx;
-  test::udp_echo echo(ctx);
-  test::record_log log;
-  server_options options;
-  options.on_session_end = log.hook();
-  test::proxy proxy(ctx, options);
+TEST_CASE_FIXTURE(logged_relay, "UDP ASSOCIATE: datagrams for a name that does not resolve are dropped, the rest go on") {
   {
     auto a = associate(ctx, proxy.client(ctx));
     const address nowhere("no-such-host.invalid", 53);

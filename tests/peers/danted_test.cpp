@@ -1,6 +1,7 @@
 // socks5::client through Debian's danted, and a chain of two third-party proxies.
 #include <doctest/doctest.h>
 
+#include "bind_peer.hpp"
 #include "echo_server.hpp"
 #include "process.hpp"
 #include "run.hpp"
@@ -147,23 +148,8 @@ TEST_CASE("danted: our BIND client; a peer connects to the announced address") {
   danted peer(dir, 9);
   asio::io_context ctx;
   socks5::client c(ctx.get_executor(), "127.0.0.1", peer.port);
-  const address expected("127.0.0.1", 0);
-  auto got = test::run(ctx, [&]() -> asio::awaitable<std::string> {
-    auto listener = co_await c.async_bind(expected, asio::use_awaitable);
-    const auto where = listener.announce().tcp_endpoint();
-    asio::co_spawn(ctx, [where]() -> asio::awaitable<void> {
-      asio::ip::tcp::socket s(co_await asio::this_coro::executor);
-      co_await s.async_connect(where, asio::use_awaitable);
-      const std::string hello = "hello from the peer";
-      co_await asio::async_write(s, asio::buffer(hello), asio::use_awaitable);
-      s.shutdown(asio::ip::tcp::socket::shutdown_send);
-    }, asio::detached);
-    address from;
-    auto s = co_await listener.async_accept(from, asio::use_awaitable);
-    std::string text;
-    auto [ec, n] = co_await asio::async_read(s, asio::dynamic_buffer(text), detail::use_tuple);
-    (void)ec;
-    co_return text + " / " + (from.is_domain() ? std::string("?") : from.ip().to_string());
-  }());
-  CHECK(got == "hello from the peer / 127.0.0.1");
+  auto heard = test::run(ctx, test::bind_and_hear(c, address("127.0.0.1", 0), "hello from the peer"));
+  REQUIRE_MESSAGE(!heard.error, heard.error.message());
+  CHECK(heard.text == "hello from the peer");
+  CHECK(heard.peer.ip() == asio::ip::make_address("127.0.0.1"));
 }

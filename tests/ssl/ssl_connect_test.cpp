@@ -3,6 +3,7 @@
 
 #include <asio/detached.hpp>
 
+#include "bind_peer.hpp"
 #include "echo_server.hpp"
 #include "pki.hpp"
 #include "proxy.hpp"
@@ -389,23 +390,8 @@ TEST_CASE("BIND under the SSL method") {
   asio::io_context ctx;
   test::proxy proxy(ctx, ssl_only());
   socks5::client c(ctx.get_executor(), "localhost", proxy.port(), ssl_client());
-  const address expected("127.0.0.1", 0);
-  auto got = test::run(ctx, [&]() -> asio::awaitable<std::string> {
-    auto listener = co_await c.async_bind(expected, asio::use_awaitable);
-    const auto where = listener.announce().tcp_endpoint();
-    asio::co_spawn(ctx, [where]() -> asio::awaitable<void> {
-      tcp::socket peer(co_await asio::this_coro::executor);
-      co_await peer.async_connect(where, asio::use_awaitable);
-      const std::string hello = "peer over tls";
-      co_await asio::async_write(peer, asio::buffer(hello), asio::use_awaitable);
-      peer.shutdown(tcp::socket::shutdown_send);
-    }, asio::detached);
-    address peer;
-    auto s = co_await listener.async_accept(peer, asio::use_awaitable);
-    std::string text;
-    auto [ec, n] = co_await asio::async_read(s, asio::dynamic_buffer(text), detail::use_tuple);
-    (void)ec;
-    co_return text;
-  }());
-  CHECK(got == "peer over tls");
+  auto heard = test::run(ctx, test::bind_and_hear(c, address("127.0.0.1", 0), "peer over tls"));
+  REQUIRE_MESSAGE(!heard.error, heard.error.message());
+  CHECK(heard.text == "peer over tls");
+  CHECK(heard.peer.ip() == asio::ip::make_address("127.0.0.1"));
 }
