@@ -2,11 +2,11 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <system_error>
-#include <chrono>
-#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -78,7 +78,8 @@ asio::awaitable<clock_type::duration> push(Stream& s, std::size_t total) {
   std::size_t sent = 0;
   while (sent < total) {
     const auto chunk = std::min(buf.size(), total - sent);
-    auto [ec, n] = co_await asio::async_write(s, asio::buffer(buf.data(), chunk), socks5::detail::use_tuple);
+    auto [ec, n] =
+        co_await asio::async_write(s, asio::buffer(buf.data(), chunk), socks5::detail::use_tuple);
     if (ec) throw std::system_error(ec);
     sent += n;
   }

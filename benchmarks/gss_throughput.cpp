@@ -144,8 +144,8 @@ int main(int argc, char** argv) {
     const double raw = raw_rate(level, total);
     const double relay = relay_rate(level, total, target.endpoint());
     std::printf("  %-26s %8.0f MiB/s %8.0f MiB/s %8.2f\n",
-                level == gss_level::integrity ? "level 1 (integrity)" : "level 2 (confidentiality)", raw,
-                relay, relay / raw);
+                level == gss_level::integrity ? "level 1 (integrity)" : "level 2 (confidentiality)",
+                raw, relay, relay / raw);
   }
   std::printf("  handshakes per second: negotiation in memory %.0f, whole connect %.0f\n",
               machine_handshakes(seconds), connect_handshakes(seconds, target.endpoint()));

@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   }
   std::printf("bulk upload, %zu MiB, best of %zu rounds\n", mib, rounds);
   std::printf("  direct           %9.0f MiB/s\n", best_direct);
-  std::printf("  socks5-proxy     %9.0f MiB/s   ratio to direct %.2f\n", best_proxy, best_proxy / best_direct);
+  std::printf("  socks5-proxy     %9.0f MiB/s   ratio to direct %.2f\n", best_proxy,
+              best_proxy / best_direct);
   server.stop();
   return 0;
 }

@@ -47,8 +47,9 @@ SslAuth::client make_client(bool resume) {
 }
 
 // Upload `total` octets through a proxy configured with `methods`: MiB/s.
-double relay_rate(std::vector<any_server_auth> server_methods, std::vector<any_client_auth> client_methods,
-                  std::size_t total, const asio::ip::tcp::endpoint& target) {
+double relay_rate(std::vector<any_server_auth> server_methods,
+                  std::vector<any_client_auth> client_methods, std::size_t total,
+                  const asio::ip::tcp::endpoint& target) {
   bench::background proxy_thread;
   server_options options;
   options.methods = std::move(server_methods);
@@ -81,7 +82,8 @@ std::string negotiated_cipher() {
 
 const EVP_AEAD* aead_for(const std::string& cipher) {
   if (cipher.find("CHACHA20") != std::string::npos) return EVP_aead_chacha20_poly1305();
-  if (cipher.find("AES_256_GCM") != std::string::npos || cipher.find("AES256-GCM") != std::string::npos)
+  if (cipher.find("AES_256_GCM") != std::string::npos ||
+      cipher.find("AES256-GCM") != std::string::npos)
     return EVP_aead_aes_256_gcm();
   return EVP_aead_aes_128_gcm();
 }
@@ -92,15 +94,16 @@ double seal_open_rate(const EVP_AEAD* aead, std::size_t total) {
   RAND_bytes(key.data(), key.size());
   bssl::ScopedEVP_AEAD_CTX ctx;
   EVP_AEAD_CTX_init(ctx.get(), aead, key.data(), key.size(), EVP_AEAD_DEFAULT_TAG_LENGTH, nullptr);
-  std::vector<std::uint8_t> plain(16384, 'x'), sealed(16384 + EVP_AEAD_max_overhead(aead)), opened(16384);
+  std::vector<std::uint8_t> plain(16384, 'x'), sealed(16384 + EVP_AEAD_max_overhead(aead)),
+      opened(16384);
   const auto start = clock_type::now();
   for (std::size_t done = 0; done < total; done += plain.size()) {
     std::size_t sealed_len = 0, opened_len = 0;
     ++nonce[0];
-    if (!EVP_AEAD_CTX_seal(ctx.get(), sealed.data(), &sealed_len, sealed.size(), nonce.data(), nonce.size(),
-                           plain.data(), plain.size(), nullptr, 0) ||
-        !EVP_AEAD_CTX_open(ctx.get(), opened.data(), &opened_len, opened.size(), nonce.data(), nonce.size(),
-                           sealed.data(), sealed_len, nullptr, 0))
+    if (!EVP_AEAD_CTX_seal(ctx.get(), sealed.data(), &sealed_len, sealed.size(), nonce.data(),
+                           nonce.size(), plain.data(), plain.size(), nullptr, 0) ||
+        !EVP_AEAD_CTX_open(ctx.get(), opened.data(), &opened_len, opened.size(), nonce.data(),
+                           nonce.size(), sealed.data(), sealed_len, nullptr, 0))
       throw std::runtime_error("AEAD failed");
   }
   return bench::mib_per_second(total, clock_type::now() - start);
@@ -148,20 +151,24 @@ int main(int argc, char** argv) {
   // machine only ever slows a round down, and it hits both alike.
   double plain = 0, ssl = 0;
   for (std::size_t r = 0; r < rounds; ++r) {
-    plain = std::max(plain, relay_rate({NoAuth::server{}}, {NoAuth::client{}}, total, target.endpoint()));
-    ssl = std::max(ssl, relay_rate({make_server()}, {make_client(false)}, total, target.endpoint()));
+    plain = std::max(plain,
+                     relay_rate({NoAuth::server{}}, {NoAuth::client{}}, total, target.endpoint()));
+    ssl =
+        std::max(ssl, relay_rate({make_server()}, {make_client(false)}, total, target.endpoint()));
   }
   std::size_t full_resumed = 0, resumed_resumed = 0;
   const double full = handshakes(false, seconds, full_resumed);
   const double resumed = handshakes(true, seconds, resumed_resumed);
 
-  std::printf("SSL method (BoringSSL, %s), %zu MiB per relay figure, best of %zu rounds\n", cipher.c_str(), mib,
-              rounds);
+  std::printf("SSL method (BoringSSL, %s), %zu MiB per relay figure, best of %zu rounds\n",
+              cipher.c_str(), mib, rounds);
   std::printf("  %-40s %8.0f MiB/s\n", "seal+open of 16 KiB records, one core", raw);
   std::printf("  %-40s %8.0f MiB/s\n", "relay, no authentication", plain);
-  std::printf("  %-40s %8.0f MiB/s   %.2f of the plain relay, %.2f of seal+open\n", "relay, SSL method", ssl,
-              ssl / plain, ssl / raw);
-  std::printf("  handshakes per second (negotiation in memory): full %.0f, resumed %.0f (%zu of %zu resumed)\n",
-              full, resumed, resumed_resumed, static_cast<std::size_t>(resumed * seconds));
+  std::printf("  %-40s %8.0f MiB/s   %.2f of the plain relay, %.2f of seal+open\n",
+              "relay, SSL method", ssl, ssl / plain, ssl / raw);
+  std::printf(
+      "  handshakes per second (negotiation in memory): full %.0f, resumed %.0f (%zu of %zu "
+      "resumed)\n",
+      full, resumed, resumed_resumed, static_cast<std::size_t>(resumed * seconds));
   return 0;
 }

@@ -5,8 +5,8 @@
 #include <fmt/core.h>
 #include <asio/co_spawn.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
-#include <asio/ip/udp.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/udp.hpp>
 
 #include "cli.hpp"
 #include "socks5/auth/gssapi.hpp"
@@ -106,7 +106,8 @@ config parse(int argc, char** argv) {
         ssl_pass = args.value();
       } else if (*opt == "--ssl-method-code") {
         const auto code = args.value();
-        if (code != "0x86" && code != "0x06") cli::fail("--ssl-method-code is 0x86 or 0x06, not '{}'", code);
+        if (code != "0x86" && code != "0x06")
+          cli::fail("--ssl-method-code is 0x86 or 0x06, not '{}'", code);
         tls.code = code == "0x86" ? socks5::method::ssl : socks5::method::ssl_iana;
       } else if (*opt == "--gssapi") {
         gssapi = true;
@@ -139,7 +140,8 @@ config parse(int argc, char** argv) {
   if (positional.size() != 2) cli::fail("expected HOST PORT (see --help)");
   cfg.target = socks5::address(positional[0],
                                static_cast<std::uint16_t>(cli::number(positional[1], 1, 65535)));
-  if ((user ? 1 : 0) + (gssapi ? 1 : 0) + (ssl ? 1 : 0) > 1) cli::fail("choose one of --user, --gssapi and --ssl");
+  if ((user ? 1 : 0) + (gssapi ? 1 : 0) + (ssl ? 1 : 0) > 1)
+    cli::fail("choose one of --user, --gssapi and --ssl");
   if (user) {
     if (!password) cli::fail("--user needs --password or $SOCKS5_PASSWORD");
     cfg.options.methods = {socks5::UserPassAuth::client{*user, *password}};
@@ -176,19 +178,20 @@ asio::awaitable<int> relay_udp(const config& cfg, socks5::client& client) {
   local.open(cfg.udp_listen.protocol(), bind_ec);
   if (!bind_ec) local.bind(cfg.udp_listen, bind_ec);
   if (bind_ec) {
-    fmt::print(stderr, "socks5-connect: cannot listen on {}: {}\n", socks5::address(cfg.udp_listen).to_string(),
-               bind_ec.message());
+    fmt::print(stderr, "socks5-connect: cannot listen on {}: {}\n",
+               socks5::address(cfg.udp_listen).to_string(), bind_ec.message());
     co_return 1;
   }
-  fmt::print(stderr, "socks5-connect: relaying UDP on {} to {}\n", socks5::address(local.local_endpoint()).to_string(),
-             cfg.target.to_string());
+  fmt::print(stderr, "socks5-connect: relaying UDP on {} to {}\n",
+             socks5::address(local.local_endpoint()).to_string(), cfg.target.to_string());
   std::optional<asio::ip::udp::endpoint> sender;
   using namespace asio::experimental::awaitable_operators;
   auto outward = [&]() -> asio::awaitable<void> {
     std::vector<char> buf(65536);
     for (;;) {
       asio::ip::udp::endpoint from;
-      auto [rec, n] = co_await local.async_receive_from(asio::buffer(buf), from, socks5::detail::use_tuple);
+      auto [rec, n] =
+          co_await local.async_receive_from(asio::buffer(buf), from, socks5::detail::use_tuple);
       if (rec) co_return;
       sender = from;
       auto [sec, sent] = co_await association.async_send_to(asio::buffer(buf.data(), n), cfg.target,
@@ -200,10 +203,12 @@ asio::awaitable<int> relay_udp(const config& cfg, socks5::client& client) {
     std::vector<char> buf(65536);
     for (;;) {
       socks5::address from;
-      auto [rec, n] = co_await association.async_receive_from(asio::buffer(buf), from, socks5::detail::use_tuple);
+      auto [rec, n] = co_await association.async_receive_from(asio::buffer(buf), from,
+                                                              socks5::detail::use_tuple);
       if (rec) co_return;
       if (!sender) continue;
-      auto [sec, sent] = co_await local.async_send_to(asio::buffer(buf.data(), n), *sender, socks5::detail::use_tuple);
+      auto [sec, sent] = co_await local.async_send_to(asio::buffer(buf.data(), n), *sender,
+                                                      socks5::detail::use_tuple);
       (void)sec;
     }
   };

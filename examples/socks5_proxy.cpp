@@ -80,29 +80,21 @@ struct config {
 const char* method_name(std::optional<socks5::method_code> m) {
   if (!m) return "-";
   switch (*m) {
-    case socks5::method::no_auth:
-      return "none";
-    case socks5::method::username_password:
-      return "userpass";
-    case socks5::method::gssapi:
-      return "gssapi";
+    case socks5::method::no_auth: return "none";
+    case socks5::method::username_password: return "userpass";
+    case socks5::method::gssapi: return "gssapi";
     case socks5::method::ssl:
-    case socks5::method::ssl_iana:
-      return "ssl";
-    default:
-      return "other";
+    case socks5::method::ssl_iana: return "ssl";
+    default: return "other";
   }
 }
 
 const char* command_name(std::optional<socks5::command> c) {
   if (!c) return "-";
   switch (*c) {
-    case socks5::command::connect:
-      return "connect";
-    case socks5::command::bind:
-      return "bind";
-    case socks5::command::udp_associate:
-      return "udp";
+    case socks5::command::connect: return "connect";
+    case socks5::command::bind: return "bind";
+    case socks5::command::udp_associate: return "udp";
   }
   return "-";
 }
@@ -112,15 +104,17 @@ void log_session(const socks5::session_record& r) {
   std::string extra;
   if (r.peer) extra += " peer=" + r.peer->to_string();
   if (r.cmd == socks5::command::udp_associate)
-    extra += fmt::format(" datagrams={}/{} dropped={}", r.datagrams_up, r.datagrams_down, r.datagrams_dropped);
+    extra += fmt::format(" datagrams={}/{} dropped={}", r.datagrams_up, r.datagrams_down,
+                         r.datagrams_dropped);
   if (r.error) extra += " error=" + cli::quote(r.error.message());
-  fmt::print("{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
-             "up={} down={} duration={:.3f}s outcome={}{}\n",
-             fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
-             r.identity.empty() ? "-" : r.identity, method_name(r.method), command_name(r.cmd),
-             r.cmd ? r.target.to_string() : "-",
-             r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up, r.bytes_down, seconds,
-             r.outcome(), extra);
+  fmt::print(
+      "{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
+      "up={} down={} duration={:.3f}s outcome={}{}\n",
+      fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
+      r.identity.empty() ? "-" : r.identity, method_name(r.method), command_name(r.cmd),
+      r.cmd ? r.target.to_string() : "-",
+      r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up, r.bytes_down,
+      seconds, r.outcome(), extra);
   std::fflush(stdout);
 }
 
@@ -162,7 +156,8 @@ config parse(int argc, char** argv) {
       cfg.ssl_subauth = true;
     } else if (*opt == "--ssl-method-code") {
       const auto code = args.value();
-      if (code != "0x86" && code != "0x06") cli::fail("--ssl-method-code is 0x86 or 0x06, not '{}'", code);
+      if (code != "0x86" && code != "0x06")
+        cli::fail("--ssl-method-code is 0x86 or 0x06, not '{}'", code);
       cfg.ssl_codes.push_back(code == "0x86" ? socks5::method::ssl : socks5::method::ssl_iana);
     } else if (*opt == "--no-bind") {
       cfg.server.allow_bind = false;
@@ -225,8 +220,9 @@ config parse(int argc, char** argv) {
         cfg.ssl.code = code;
         std::error_code ec;
         auto ssl = socks5::SslAuth::server::create(cfg.ssl, ec);
-        if (ec) cli::fail("cannot use the SSL method with --cert '{}' --key '{}': {}", cfg.ssl.cert_file,
-                          cfg.ssl.key_file, ec.message());
+        if (ec)
+          cli::fail("cannot use the SSL method with --cert '{}' --key '{}': {}", cfg.ssl.cert_file,
+                    cfg.ssl.key_file, ec.message());
         cfg.server.methods.push_back(std::move(ssl));
       }
     }

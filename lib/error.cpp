@@ -11,48 +11,27 @@ class socks5_category_impl final : public std::error_category {
 
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::general_failure:
-        return "general SOCKS server failure";
-      case errc::not_allowed:
-        return "connection not allowed by ruleset";
-      case errc::network_unreachable:
-        return "network unreachable";
-      case errc::host_unreachable:
-        return "host unreachable";
-      case errc::connection_refused:
-        return "connection refused";
-      case errc::ttl_expired:
-        return "TTL expired";
-      case errc::command_not_supported:
-        return "command not supported";
-      case errc::address_type_not_supported:
-        return "address type not supported";
-      case errc::unknown_reply_code:
-        return "unknown reply code";
-      case errc::bad_version:
-        return "wrong protocol version";
-      case errc::no_methods:
-        return "no authentication methods offered";
-      case errc::bad_address_type:
-        return "unknown address type";
-      case errc::empty_domain_name:
-        return "empty domain name";
-      case errc::bad_domain_name:
-        return "domain name contains a NUL octet";
-      case errc::domain_name_too_long:
-        return "domain name longer than 255 octets";
-      case errc::truncated_message:
-        return "message truncated";
-      case errc::trailing_data:
-        return "unexpected data after the message";
-      case errc::bad_command:
-        return "unknown command";
-      case errc::bad_reserved_field:
-        return "reserved field is not zero";
-      case errc::credential_too_long:
-        return "user name or password longer than 255 octets";
-      case errc::fragmented_datagram:
-        return "fragmented UDP datagram";
+      case errc::general_failure: return "general SOCKS server failure";
+      case errc::not_allowed: return "connection not allowed by ruleset";
+      case errc::network_unreachable: return "network unreachable";
+      case errc::host_unreachable: return "host unreachable";
+      case errc::connection_refused: return "connection refused";
+      case errc::ttl_expired: return "TTL expired";
+      case errc::command_not_supported: return "command not supported";
+      case errc::address_type_not_supported: return "address type not supported";
+      case errc::unknown_reply_code: return "unknown reply code";
+      case errc::bad_version: return "wrong protocol version";
+      case errc::no_methods: return "no authentication methods offered";
+      case errc::bad_address_type: return "unknown address type";
+      case errc::empty_domain_name: return "empty domain name";
+      case errc::bad_domain_name: return "domain name contains a NUL octet";
+      case errc::domain_name_too_long: return "domain name longer than 255 octets";
+      case errc::truncated_message: return "message truncated";
+      case errc::trailing_data: return "unexpected data after the message";
+      case errc::bad_command: return "unknown command";
+      case errc::bad_reserved_field: return "reserved field is not zero";
+      case errc::credential_too_long: return "user name or password longer than 255 octets";
+      case errc::fragmented_datagram: return "fragmented UDP datagram";
       case errc::bad_frame_version: return "frame with a version other than 01";
       case errc::bad_frame_type: return "frame type not allowed here";
       case errc::truncated_frame: return "connection ended inside a frame";
@@ -61,14 +40,10 @@ class socks5_category_impl final : public std::error_category {
       case errc::unexpected_token: return "token after the security context was complete";
       case errc::bad_ssl_options: return "empty or malformed SSL option message";
       case errc::bad_state: return "SSL frame with an unknown STATE or one going backwards";
-      case errc::no_acceptable_methods:
-        return "no acceptable authentication method";
-      case errc::unoffered_method:
-        return "server selected a method that was not offered";
-      case errc::auth_failed:
-        return "authentication failed";
-      case errc::auth_rejected_by_policy:
-        return "authentication result rejected by policy";
+      case errc::no_acceptable_methods: return "no acceptable authentication method";
+      case errc::unoffered_method: return "server selected a method that was not offered";
+      case errc::auth_failed: return "authentication failed";
+      case errc::auth_rejected_by_policy: return "authentication result rejected by policy";
       case errc::peer_aborted: return "peer aborted the authentication";
       case errc::mutual_auth_required: return "mutual authentication was not established";
       case errc::protection_level_rejected: return "no acceptable protection level";
@@ -81,14 +56,10 @@ class socks5_category_impl final : public std::error_category {
       case errc::unsolicited_options: return "server chose an SSL option that was not offered";
       case errc::udp_unavailable: return "UDP is not available under the negotiated method";
       case errc::association_closed: return "the UDP association's control connection has ended";
-      case errc::handshake_timeout:
-        return "handshake timed out";
-      case errc::idle_timeout:
-        return "connection idle for too long";
-      case errc::connection_limit:
-        return "connection limit reached";
-      case errc::server_stopping:
-        return "server is stopping";
+      case errc::handshake_timeout: return "handshake timed out";
+      case errc::idle_timeout: return "connection idle for too long";
+      case errc::connection_limit: return "connection limit reached";
+      case errc::server_stopping: return "server is stopping";
     }
     return "unknown socks5 error";
   }
@@ -103,8 +74,7 @@ class socks5_category_impl final : public std::error_category {
       case errc::ttl_expired:
       case errc::command_not_supported:
       case errc::address_type_not_supported:
-      case errc::unknown_reply_code:
-        return condition::rejected_by_proxy;
+      case errc::unknown_reply_code: return condition::rejected_by_proxy;
       case errc::no_acceptable_methods:
       case errc::auth_failed:
       case errc::auth_rejected_by_policy:
@@ -113,8 +83,7 @@ class socks5_category_impl final : public std::error_category {
       case errc::protection_level_rejected:
       case errc::credentials_unavailable:
       case errc::credentials_expired:
-      case errc::certificate_pin_mismatch:
-        return condition::auth_failure;
+      case errc::certificate_pin_mismatch: return condition::auth_failure;
       case errc::bad_version:
       case errc::no_methods:
       case errc::bad_address_type:
@@ -137,10 +106,8 @@ class socks5_category_impl final : public std::error_category {
       case errc::unsolicited_options:
       case errc::protection_mismatch:
       case errc::replayed_message:
-      case errc::unoffered_method:
-        return condition::protocol_violation;
-      default:
-        return {value, *this};
+      case errc::unoffered_method: return condition::protocol_violation;
+      default: return {value, *this};
     }
   }
 };
@@ -151,12 +118,9 @@ class condition_category_impl final : public std::error_category {
 
   std::string message(int value) const override {
     switch (static_cast<condition>(value)) {
-      case condition::auth_failure:
-        return "authentication failure";
-      case condition::protocol_violation:
-        return "protocol violation";
-      case condition::rejected_by_proxy:
-        return "request rejected by the proxy";
+      case condition::auth_failure: return "authentication failure";
+      case condition::protocol_violation: return "protocol violation";
+      case condition::rejected_by_proxy: return "request rejected by the proxy";
     }
     return "unknown socks5 condition";
   }
@@ -185,16 +149,11 @@ reply_code reply_for(const std::error_code& ec) noexcept {
     const int v = ec.value();
     if (v >= 1 && v <= 8) return static_cast<reply_code>(v);
     switch (static_cast<errc>(v)) {
-      case errc::bad_command:
-        return reply_code::command_not_supported;
-      case errc::bad_address_type:
-        return reply_code::address_type_not_supported;
-      case errc::auth_rejected_by_policy:
-        return reply_code::not_allowed;
-      case errc::handshake_timeout:
-        return reply_code::ttl_expired;
-      default:
-        return reply_code::general_failure;
+      case errc::bad_command: return reply_code::command_not_supported;
+      case errc::bad_address_type: return reply_code::address_type_not_supported;
+      case errc::auth_rejected_by_policy: return reply_code::not_allowed;
+      case errc::handshake_timeout: return reply_code::ttl_expired;
+      default: return reply_code::general_failure;
     }
   }
   // Name resolution failures: the host cannot be reached under that name.

@@ -54,10 +54,11 @@ address usable_bound(address bound, stream<NextLayer>& s) {
 }
 
 template <class NextLayer>
-asio::awaitable<std::tuple<std::error_code, bind_listener<NextLayer>>> bind_through(NextLayer next, address expected,
-                                                                                    client_options opts) {
+asio::awaitable<std::tuple<std::error_code, bind_listener<NextLayer>>> bind_through(
+    NextLayer next, address expected, client_options opts) {
   using result = std::tuple<std::error_code, bind_listener<NextLayer>>;
-  auto [ec, s, reply] = co_await request_through(std::move(next), command::bind, std::move(expected), std::move(opts));
+  auto [ec, s, reply] = co_await request_through(std::move(next), command::bind,
+                                                 std::move(expected), std::move(opts));
   address announce = ec ? address{} : usable_bound(reply.bound, s);
   co_return result{ec, bind_listener<NextLayer>(std::move(s), std::move(announce))};
 }
@@ -67,7 +68,8 @@ asio::awaitable<handshake_result<NextLayer>> second_reply(stream<NextLayer> s, a
   message_reader<sizeof(wire::reply_buffer)> reader;
   auto reply = co_await read_message(s, reader, wire::parse_reply);
   if (reply.invalid()) co_return handshake_result<NextLayer>{reply.error, std::move(s)};
-  if (co_await cancelled()) co_return handshake_result<NextLayer>{asio::error::operation_aborted, std::move(s)};
+  if (co_await cancelled())
+    co_return handshake_result<NextLayer>{asio::error::operation_aborted, std::move(s)};
   *peer = reply.value.bound;
   const std::error_code ec = error_from_reply(reply.value.rep);
   co_return handshake_result<NextLayer>{ec, std::move(s)};
@@ -89,7 +91,8 @@ auto bind_listener<NextLayer>::async_accept(address& peer, Token&& token) {
 // address the peer will connect from, as far as the client knows (0.0.0.0:0 if not at all);
 // proxies may refuse any other. Completes with (error_code, bind_listener<NextLayer>).
 template <class NextLayer, class Token>
-auto async_bind(NextLayer next_layer, address expected_peer, client_options options, Token&& token) {
+auto async_bind(NextLayer next_layer, address expected_peer, client_options options,
+                Token&& token) {
   auto ex = next_layer.get_executor();
   return detail::async_spawn<bind_listener<NextLayer>>(
       ex, detail::bind_through(std::move(next_layer), std::move(expected_peer), std::move(options)),
@@ -98,12 +101,15 @@ auto async_bind(NextLayer next_layer, address expected_peer, client_options opti
 
 namespace detail {
 
-inline asio::awaitable<std::tuple<std::error_code, bind_listener<asio::ip::tcp::socket>>> dial_and_bind(
-    asio::any_io_executor ex, std::string host, std::uint16_t port, client_options options, address expected) {
+inline asio::awaitable<std::tuple<std::error_code, bind_listener<asio::ip::tcp::socket>>>
+dial_and_bind(asio::any_io_executor ex, std::string host, std::uint16_t port,
+              client_options options, address expected) {
   using result = std::tuple<std::error_code, bind_listener<asio::ip::tcp::socket>>;
   if (options.proxy_host.empty()) options.proxy_host = host;
   auto [ec, socket] = co_await dial(ex, std::move(host), port);
-  if (ec) co_return result{ec, bind_listener<asio::ip::tcp::socket>(stream<asio::ip::tcp::socket>(std::move(socket)), {})};
+  if (ec)
+    co_return result{ec, bind_listener<asio::ip::tcp::socket>(
+                             stream<asio::ip::tcp::socket>(std::move(socket)), {})};
   auto r = co_await bind_through(std::move(socket), std::move(expected), std::move(options));
   co_return r;
 }

@@ -72,7 +72,8 @@ asio::awaitable<handshake_result<NextLayer>> negotiate(NextLayer next, const cli
   if (!ec && co_await cancelled()) ec = asio::error::operation_aborted;
   // From here on everything goes through the method's protection, if it has one.
   auto protection = ec ? nullptr : machine->take_protection();
-  co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next), std::move(protection))};
+  co_return handshake_result<NextLayer>{ec,
+                                        stream<NextLayer>(std::move(next), std::move(protection))};
 }
 
 // Sends `req` through the negotiated stream and reads the reply.
@@ -112,15 +113,16 @@ using request_result = std::tuple<std::error_code, stream<NextLayer>, wire::repl
 
 // Negotiation, then one request (`cmd` for `target`) and its first reply.
 template <class NextLayer>
-asio::awaitable<request_result<NextLayer>> request_through(NextLayer next, command cmd, address target,
-                                                           client_options opts) {
+asio::awaitable<request_result<NextLayer>> request_through(NextLayer next, command cmd,
+                                                           address target, client_options opts) {
   if (auto ec = wire::validate(target))
     co_return request_result<NextLayer>{ec, stream<NextLayer>(std::move(next)), wire::reply{}};
   // Awaited expressions hold no temporaries with destructors: GCC 12 may destroy them twice.
   auto ex = next.get_executor();
   auto [resolve_ec, dst] = co_await localize(ex, std::move(target), opts.resolution);
   if (resolve_ec)
-    co_return request_result<NextLayer>{resolve_ec, stream<NextLayer>(std::move(next)), wire::reply{}};
+    co_return request_result<NextLayer>{resolve_ec, stream<NextLayer>(std::move(next)),
+                                        wire::reply{}};
 
   auto [negotiate_ec, s] = co_await negotiate(std::move(next), opts);
   if (negotiate_ec) co_return request_result<NextLayer>{negotiate_ec, std::move(s), wire::reply{}};
@@ -132,8 +134,8 @@ asio::awaitable<request_result<NextLayer>> request_through(NextLayer next, comma
 template <class NextLayer>
 asio::awaitable<handshake_result<NextLayer>> connect_through(NextLayer next, address target,
                                                              client_options opts) {
-  auto [ec, s, reply] = co_await request_through(std::move(next), command::connect, std::move(target),
-                                                 std::move(opts));
+  auto [ec, s, reply] = co_await request_through(std::move(next), command::connect,
+                                                 std::move(target), std::move(opts));
   co_return handshake_result<NextLayer>{ec, std::move(s)};
 }
 

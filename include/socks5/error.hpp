@@ -47,18 +47,18 @@ enum class errc : int {
   unoffered_method = 41,       // the server selected a method the client did not offer
   auth_failed = 42,            // the peer rejected the credentials
   auth_rejected_by_policy = 43,
-  peer_aborted = 44,                // the peer sent the abort message (RFC 1961: 01 FF)
-  mutual_auth_required = 45,        // the context was established without mutual authentication
-  protection_level_rejected = 46,   // no protection level both sides accept
-  protection_mismatch = 47,         // a message protected other than the agreed level says
-  replayed_message = 48,            // a duplicate, old, reordered or missing message
-  credentials_unavailable = 49,     // no ticket, no keytab entry: nothing to authenticate with
-  credentials_expired = 54,         // the ticket-granting ticket has expired
-  missing_close_notify = 55,        // the TLS peer closed the connection without close_notify
-  certificate_pin_mismatch = 56,    // the server's certificate is not the pinned one
-  unsolicited_options = 57,         // the server answered an option the client did not offer
-  udp_unavailable = 58,             // UDP is not available under the negotiated method (SSL without UDP-Naked)
-  association_closed = 59,          // the UDP association's control connection has ended
+  peer_aborted = 44,               // the peer sent the abort message (RFC 1961: 01 FF)
+  mutual_auth_required = 45,       // the context was established without mutual authentication
+  protection_level_rejected = 46,  // no protection level both sides accept
+  protection_mismatch = 47,        // a message protected other than the agreed level says
+  replayed_message = 48,           // a duplicate, old, reordered or missing message
+  credentials_unavailable = 49,    // no ticket, no keytab entry: nothing to authenticate with
+  credentials_expired = 54,        // the ticket-granting ticket has expired
+  missing_close_notify = 55,       // the TLS peer closed the connection without close_notify
+  certificate_pin_mismatch = 56,   // the server's certificate is not the pinned one
+  unsolicited_options = 57,        // the server answered an option the client did not offer
+  udp_unavailable = 58,  // UDP is not available under the negotiated method (SSL without UDP-Naked)
+  association_closed = 59,  // the UDP association's control connection has ended
 
   // Server-side limits and timers.
   handshake_timeout = 50,

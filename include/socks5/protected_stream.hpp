@@ -27,7 +27,8 @@ namespace socks5 {
 // What ProtectedStream needs of a protection. Both it and the abstract socks5::protection have
 // the same four operations.
 template <class P>
-concept Protection = requires(P& p, wire::bytes_view v, std::vector<wire::byte>& out, wire::byte t) {
+concept Protection = requires(P& p, wire::bytes_view v, std::vector<wire::byte>& out,
+                              wire::byte t) {
   { p.max_plaintext_size() } -> std::convertible_to<std::size_t>;
   { p.wrap(v, out) } -> std::same_as<std::error_code>;
   { p.unwrap(t, v, out) } -> std::same_as<std::error_code>;
@@ -127,7 +128,8 @@ class ProtectedStream {
     if (in_.empty()) in_.resize(input_capacity);
     if (in_start_ == in_end_) {
       in_start_ = in_end_ = 0;
-    } else if (in_start_ > 0 && in_.size() - in_end_ < wire::frame_header_size + wire::max_frame_body) {
+    } else if (in_start_ > 0 &&
+               in_.size() - in_end_ < wire::frame_header_size + wire::max_frame_body) {
       std::memmove(in_.data(), in_.data() + in_start_, in_end_ - in_start_);
       in_end_ -= in_start_;
       in_start_ = 0;
@@ -159,7 +161,8 @@ class ProtectedStream {
         return s.next_.async_read_some(s.input_space(), std::move(self));
       }
       if (ec == asio::error::eof)
-        ec = s.in_start_ != s.in_end_ ? std::error_code(errc::truncated_frame) : s.protection_.end_of_stream();
+        ec = s.in_start_ != s.in_end_ ? std::error_code(errc::truncated_frame)
+                                      : s.protection_.end_of_stream();
       s.in_end_ += n;
       s.unwrap_frames();
       if (s.plain_start_ < s.plain_.size() || asio::buffer_size(buffers) == 0) {
@@ -198,10 +201,12 @@ class ProtectedStream {
     for (std::size_t at = 0; at < taken; at += chunk) {
       const std::size_t header = out_.size();
       out_.resize(header + wire::frame_header_size);
-      if (auto ec = protection_.wrap(plain.subspan(at, std::min(chunk, taken - at)), out_)) return ec;
+      if (auto ec = protection_.wrap(plain.subspan(at, std::min(chunk, taken - at)), out_))
+        return ec;
       const std::size_t body = out_.size() - header - wire::frame_header_size;
       if (body > wire::max_frame_body) return errc::frame_too_large;
-      wire::encode_frame_header(wire::frame_type::data, static_cast<std::uint16_t>(body), out_.data() + header);
+      wire::encode_frame_header(wire::frame_type::data, static_cast<std::uint16_t>(body),
+                                out_.data() + header);
     }
     return {};
   }
@@ -259,7 +264,7 @@ class ProtectedStream {
   NextLayer next_;
   P protection_;
 
-  std::vector<wire::byte> in_;     // received frames, [in_start_, in_end_) not yet unwrapped
+  std::vector<wire::byte> in_;  // received frames, [in_start_, in_end_) not yet unwrapped
   std::size_t in_start_ = 0;
   std::size_t in_end_ = 0;
   std::vector<wire::byte> plain_;  // unwrapped, [plain_start_, end) not yet delivered

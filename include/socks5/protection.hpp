@@ -50,12 +50,14 @@ class protection {
 
   // For udp_mode::wrapped: one whole SOCKS UDP datagram (header and data) into one packet,
   // and back. A packet that fails to unwrap is dropped by the caller.
-  virtual std::error_code wrap_datagram(wire::bytes_view datagram, std::vector<wire::byte>& packet) {
+  virtual std::error_code wrap_datagram(wire::bytes_view datagram,
+                                        std::vector<wire::byte>& packet) {
     (void)datagram;
     (void)packet;
     return std::make_error_code(std::errc::operation_not_supported);
   }
-  virtual std::error_code unwrap_datagram(wire::bytes_view packet, std::vector<wire::byte>& datagram) {
+  virtual std::error_code unwrap_datagram(wire::bytes_view packet,
+                                          std::vector<wire::byte>& datagram) {
     (void)packet;
     (void)datagram;
     return std::make_error_code(std::errc::operation_not_supported);

@@ -86,14 +86,14 @@ struct session_record {
   std::optional<method_code> method;  // none when negotiation failed
   std::string identity;
   std::optional<command> cmd;
-  address target;                   // as requested
-  std::optional<reply_code> reply;  // what the server answered, if it got that far
-  std::uint64_t bytes_up = 0;            // client -> target (UDP: payload octets)
-  std::uint64_t bytes_down = 0;          // target -> client
-  std::uint64_t datagrams_up = 0;        // UDP ASSOCIATE: accepted from the client
-  std::uint64_t datagrams_down = 0;      // UDP ASSOCIATE: relayed to the client
-  std::uint64_t datagrams_dropped = 0;   // foreign source, fragment, bad header, failed unwrap
-  std::optional<address> peer;           // BIND: who connected
+  address target;                       // as requested
+  std::optional<reply_code> reply;      // what the server answered, if it got that far
+  std::uint64_t bytes_up = 0;           // client -> target (UDP: payload octets)
+  std::uint64_t bytes_down = 0;         // target -> client
+  std::uint64_t datagrams_up = 0;       // UDP ASSOCIATE: accepted from the client
+  std::uint64_t datagrams_down = 0;     // UDP ASSOCIATE: relayed to the client
+  std::uint64_t datagrams_dropped = 0;  // foreign source, fragment, bad header, failed unwrap
+  std::optional<address> peer;          // BIND: who connected
   std::chrono::steady_clock::duration duration{};
   std::error_code error;  // why it ended; empty for an orderly end
 

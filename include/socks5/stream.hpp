@@ -82,7 +82,9 @@ class stream {
   static next_layer_type& layer_of(next_layer_type& s) noexcept { return s; }
   static const next_layer_type& layer_of(const next_layer_type& s) noexcept { return s; }
   static next_layer_type& layer_of(protected_type& s) noexcept { return s.next_layer(); }
-  static const next_layer_type& layer_of(const protected_type& s) noexcept { return s.next_layer(); }
+  static const next_layer_type& layer_of(const protected_type& s) noexcept {
+    return s.next_layer();
+  }
 
   variant_type impl_;
 };

@@ -26,9 +26,7 @@ auth_step UserPassAuth::client_machine::next() {
       if (encode_error_) return auth_step::failed(encode_error_);
       state_ = state::receive;
       return auth_step::write(request_);
-    case state::receive:
-      state_ = state::check;
-      return auth_step::read(reply_);
+    case state::receive: state_ = state::check; return auth_step::read(reply_);
     case state::check: {
       const auto reply = wire::parse_user_pass_reply(reply_);
       if (reply.invalid()) return auth_step::failed(reply.error);
@@ -60,10 +58,8 @@ auth_step UserPassAuth::server_machine::next() {
       state_ = ok ? state::replied_ok : state::replied_failure;
       return auth_step::write(reply_);
     }
-    case state::replied_ok:
-      return auth_step::finished();
-    case state::replied_failure:
-      return auth_step::failed(failure_);
+    case state::replied_ok: return auth_step::finished();
+    case state::replied_failure: return auth_step::failed(failure_);
   }
   return auth_step::failed(errc::general_failure);
 }

@@ -13,7 +13,16 @@ namespace socks5 {
 namespace detail {
 
 struct gss_client_state {
-  enum class stage { start, initialized, token_sent, reading_reply, level_sent, reading_level, done, failed };
+  enum class stage {
+    start,
+    initialized,
+    token_sent,
+    reading_reply,
+    level_sent,
+    reading_level,
+    done,
+    failed
+  };
 
   std::shared_ptr<const GssapiAuth::client_options> options;
   std::string proxy_host;
@@ -52,7 +61,8 @@ struct gss_client_state {
       if (auto r = krb5_init_context(&raw)) return gss::make_krb5_error(r);
       gss::krb5_context_ptr kctx(raw);
       krb5_ccache cc = nullptr;
-      if (auto r = krb5_cc_resolve(raw, options->ccache.c_str(), &cc)) return gss::make_krb5_error(r);
+      if (auto r = krb5_cc_resolve(raw, options->ccache.c_str(), &cc))
+        return gss::make_krb5_error(r);
       gss::krb5_ccache_ptr ccache(raw, cc);
       // A cache that does not exist or holds no principal has no ticket to offer.
       krb5_principal owner = nullptr;
@@ -130,7 +140,8 @@ struct gss_client_state {
   auth_step established_step() {
     if (!(flags & GSS_C_MUTUAL_FLAG)) return fail(errc::mutual_auth_required);
     std::vector<wire::byte> body;
-    if (auto ec = gss::encode_level(context->context.get(), options->levels.front(), options->nec, body))
+    if (auto ec =
+            gss::encode_level(context->context.get(), options->levels.front(), options->nec, body))
       return fail(ec);
     return send(wire::frame_type::gss_protection, body, stage::level_sent);
   }
@@ -143,7 +154,8 @@ struct gss_client_state {
     if (established) return token.empty() ? established_step() : fail(errc::unexpected_token);
     if (token.empty()) return fail(errc::empty_token);
     if (auto ec = init(token)) return fail(ec);
-    if (!output.empty()) return send(wire::frame_type::gss_authentication, output.view(), stage::token_sent);
+    if (!output.empty())
+      return send(wire::frame_type::gss_authentication, output.view(), stage::token_sent);
     if (established) return established_step();
     return fail(errc::empty_token);  // neither done nor anything to say: the mechanism is stuck
   }
@@ -153,7 +165,8 @@ struct gss_client_state {
     if (in.type() == wire::frame_type::abort) return fail(errc::peer_aborted);
     if (in.type() != wire::frame_type::gss_protection) return fail(errc::bad_frame_type);
     gss_level answer{};
-    if (auto ec = gss::decode_level(context->context.get(), in.token(), options->nec, answer)) return fail(ec);
+    if (auto ec = gss::decode_level(context->context.get(), in.token(), options->nec, answer))
+      return fail(ec);
     // Only what this client accepts; never a silent downgrade.
     if (std::find(options->levels.begin(), options->levels.end(), answer) == options->levels.end())
       return fail(errc::protection_level_rejected);
@@ -196,17 +209,23 @@ GssapiAuth::client_machine::client_machine(std::shared_ptr<const client_options>
   state_->proxy_host = std::move(proxy_host);
 }
 GssapiAuth::client_machine::client_machine(client_machine&&) noexcept = default;
-GssapiAuth::client_machine& GssapiAuth::client_machine::operator=(client_machine&&) noexcept = default;
+GssapiAuth::client_machine& GssapiAuth::client_machine::operator=(client_machine&&) noexcept =
+    default;
 GssapiAuth::client_machine::~client_machine() = default;
 
-auth_step GssapiAuth::client_machine::next() { return state_->next(); }
+auth_step GssapiAuth::client_machine::next() {
+  return state_->next();
+}
 
-gss_level GssapiAuth::client_machine::level() const noexcept { return state_->agreed; }
+gss_level GssapiAuth::client_machine::level() const noexcept {
+  return state_->agreed;
+}
 
 std::unique_ptr<protection> GssapiAuth::client_machine::take_protection() {
   if (state_->at != detail::gss_client_state::stage::done || state_->agreed == gss_level::clear)
     return nullptr;
-  return std::make_unique<GssProtection>(state_->context, state_->agreed, state_->options->selective);
+  return std::make_unique<GssProtection>(state_->context, state_->agreed,
+                                         state_->options->selective);
 }
 
 GssapiAuth::client::client() : client(client_options{}) {}

@@ -1,5 +1,5 @@
-#include "handles.hpp"
 #include "socks5/error.hpp"
+#include "handles.hpp"
 
 namespace socks5 {
 namespace {
@@ -11,9 +11,9 @@ std::string display(OM_uint32 status, int type) {
   do {
     OM_uint32 minor = 0;
     gss::buffer b;
-    const OM_uint32 major =
-        gss_display_status(&minor, status, type, type == GSS_C_MECH_CODE ? GSS_KRB5_MECHANISM : GSS_C_NO_OID,
-                           &context, b.get());
+    const OM_uint32 major = gss_display_status(
+        &minor, status, type, type == GSS_C_MECH_CODE ? GSS_KRB5_MECHANISM : GSS_C_NO_OID, &context,
+        b.get());
     if (GSS_ERROR(major)) break;
     if (!text.empty()) text += "; ";
     text += b.str();

@@ -29,7 +29,9 @@ class buffer {
   buffer& operator=(const buffer&) = delete;
   ~buffer() { reset(); }
   gss_buffer_t get() noexcept { return &b_; }
-  wire::bytes_view view() const noexcept { return {static_cast<const wire::byte*>(b_.value), b_.length}; }
+  wire::bytes_view view() const noexcept {
+    return {static_cast<const wire::byte*>(b_.value), b_.length};
+  }
   std::string str() const { return {static_cast<const char*>(b_.value), b_.length}; }
   bool empty() const noexcept { return b_.length == 0; }
   void reset() noexcept {

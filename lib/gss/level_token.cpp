@@ -2,7 +2,8 @@
 
 namespace socks5::gss {
 
-std::error_code encode_level(gss_ctx_id_t context, gss_level level, bool nec, std::vector<wire::byte>& body) {
+std::error_code encode_level(gss_ctx_id_t context, gss_level level, bool nec,
+                             std::vector<wire::byte>& body) {
   const wire::byte octet = static_cast<wire::byte>(level);
   body.clear();
   if (nec) {
@@ -13,13 +14,15 @@ std::error_code encode_level(gss_ctx_id_t context, gss_level level, bool nec, st
   buffer out;
   int conf_state = 0;
   OM_uint32 minor = 0;
-  const OM_uint32 major = gss_wrap(&minor, context, 0, GSS_C_QOP_DEFAULT, &in, &conf_state, out.get());
+  const OM_uint32 major =
+      gss_wrap(&minor, context, 0, GSS_C_QOP_DEFAULT, &in, &conf_state, out.get());
   if (GSS_ERROR(major)) return make_error(major, minor);
   body.assign(out.view().begin(), out.view().end());
   return {};
 }
 
-std::error_code decode_level(gss_ctx_id_t context, wire::bytes_view body, bool nec, gss_level& level) {
+std::error_code decode_level(gss_ctx_id_t context, wire::bytes_view body, bool nec,
+                             gss_level& level) {
   wire::byte octet = 0xff;
   if (nec) {
     if (body.size() != 1) return errc::protection_level_rejected;

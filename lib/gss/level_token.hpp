@@ -9,9 +9,11 @@
 
 namespace socks5::gss {
 
-std::error_code encode_level(gss_ctx_id_t context, gss_level level, bool nec, std::vector<wire::byte>& body);
+std::error_code encode_level(gss_ctx_id_t context, gss_level level, bool nec,
+                             std::vector<wire::byte>& body);
 
 // Fails with protection_level_rejected for anything but one octet naming level 0-3.
-std::error_code decode_level(gss_ctx_id_t context, wire::bytes_view body, bool nec, gss_level& level);
+std::error_code decode_level(gss_ctx_id_t context, wire::bytes_view body, bool nec,
+                             gss_level& level);
 
 }  // namespace socks5::gss

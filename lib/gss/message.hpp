@@ -66,7 +66,8 @@ class message_reader {
 };
 
 // `type` with `body` as one frame in `out`; fails when the body does not fit.
-inline std::error_code make_frame(wire::byte type, wire::bytes_view body, std::vector<wire::byte>& out) {
+inline std::error_code make_frame(wire::byte type, wire::bytes_view body,
+                                  std::vector<wire::byte>& out) {
   if (body.size() > wire::max_frame_body) return errc::frame_too_large;
   out.resize(wire::frame_header_size);
   wire::encode_frame_header(type, static_cast<std::uint16_t>(body.size()), out.data());

@@ -18,7 +18,16 @@ struct gss_acceptor {
 };
 
 struct gss_server_state {
-  enum class stage { reading_token, reply_sent, final_reply_sent, reading_level, level_sent, aborting, done, failed };
+  enum class stage {
+    reading_token,
+    reply_sent,
+    final_reply_sent,
+    reading_level,
+    level_sent,
+    aborting,
+    done,
+    failed
+  };
 
   std::shared_ptr<const gss_acceptor> acceptor;
   stage at = stage::reading_token;
@@ -62,8 +71,8 @@ struct gss_server_state {
     gss::buffer output;
     OM_uint32 minor = 0, flags = 0;
     const OM_uint32 major = gss_accept_sec_context(
-        &minor, context->context.out(), acceptor->credentials.get(), &token, GSS_C_NO_CHANNEL_BINDINGS,
-        client.out(), nullptr, output.get(), &flags, nullptr, nullptr);
+        &minor, context->context.out(), acceptor->credentials.get(), &token,
+        GSS_C_NO_CHANNEL_BINDINGS, client.out(), nullptr, output.get(), &flags, nullptr, nullptr);
     if (GSS_ERROR(major)) return abort(gss::make_error(major, minor));
     if (major & GSS_S_CONTINUE_NEEDED)
       return send(wire::frame_type::gss_authentication, output.view(), stage::reply_sent);
@@ -91,7 +100,8 @@ struct gss_server_state {
     const auto& o = acceptor->options;
     if (o.answer) return o.answer(requested);
     if (requested == gss_level::clear && o.allow_clear) return requested;
-    if (requested != gss_level::clear && std::find(o.levels.begin(), o.levels.end(), requested) != o.levels.end())
+    if (requested != gss_level::clear &&
+        std::find(o.levels.begin(), o.levels.end(), requested) != o.levels.end())
       return requested;
     return *std::max_element(o.levels.begin(), o.levels.end(),
                              [](gss_level a, gss_level b) { return strength(a) < strength(b); });
@@ -103,9 +113,11 @@ struct gss_server_state {
     if (in.type() != wire::frame_type::gss_protection) return abort(errc::bad_frame_type);
     const auto& o = acceptor->options;
     gss_level requested{};
-    if (auto ec = gss::decode_level(context->context.get(), in.token(), o.nec, requested)) return abort(ec);
+    if (auto ec = gss::decode_level(context->context.get(), in.token(), o.nec, requested))
+      return abort(ec);
     agreed = decide(requested);
-    if (agreed == gss_level::selective && !o.selective) return abort(errc::protection_level_rejected);
+    if (agreed == gss_level::selective && !o.selective)
+      return abort(errc::protection_level_rejected);
     if (agreed == gss_level::clear && !o.allow_clear) return abort(errc::protection_level_rejected);
     std::vector<wire::byte> body;
     if (auto ec = gss::encode_level(context->context.get(), agreed, o.nec, body)) return abort(ec);
@@ -121,9 +133,7 @@ struct gss_server_state {
         }
         if (auto more = in.advance()) return *more;
         return on_token();
-      case stage::reply_sent:
-        at = stage::reading_token;
-        return in.start();
+      case stage::reply_sent: at = stage::reading_token; return in.start();
       case stage::final_reply_sent: at = stage::reading_level; return in.start();
       case stage::reading_level:
         if (auto more = in.advance()) return *more;
@@ -140,10 +150,12 @@ struct gss_server_state {
 namespace {
 
 // The acceptor's principal from "rcmd", "rcmd@host" or "rcmd/host@REALM".
-krb5_error_code service_principal(krb5_context ctx, const std::string& service, krb5_principal* out) {
+krb5_error_code service_principal(krb5_context ctx, const std::string& service,
+                                  krb5_principal* out) {
   if (service.find('/') != std::string::npos) return krb5_parse_name(ctx, service.c_str(), out);
   const auto at = service.find('@');
-  if (at == std::string::npos) return krb5_sname_to_principal(ctx, nullptr, service.c_str(), KRB5_NT_SRV_HST, out);
+  if (at == std::string::npos)
+    return krb5_sname_to_principal(ctx, nullptr, service.c_str(), KRB5_NT_SRV_HST, out);
   const std::string name = service.substr(0, at), host = service.substr(at + 1);
   return krb5_sname_to_principal(ctx, host.c_str(), name.c_str(), KRB5_NT_SRV_HST, out);
 }
@@ -154,10 +166,10 @@ krb5_error_code service_principal(krb5_context ctx, const std::string& service, 
 
 GssapiAuth::server GssapiAuth::server::create(server_options options, std::error_code& ec) {
   ec.clear();
-  const bool selective =
-      std::find(options.levels.begin(), options.levels.end(), gss_level::selective) != options.levels.end();
-  const bool clear_listed =
-      std::find(options.levels.begin(), options.levels.end(), gss_level::clear) != options.levels.end();
+  const bool selective = std::find(options.levels.begin(), options.levels.end(),
+                                   gss_level::selective) != options.levels.end();
+  const bool clear_listed = std::find(options.levels.begin(), options.levels.end(),
+                                      gss_level::clear) != options.levels.end();
   if (options.levels.empty() || clear_listed || (selective && !options.selective)) {
     ec = std::make_error_code(std::errc::invalid_argument);
     return server(nullptr);
@@ -174,9 +186,9 @@ GssapiAuth::server GssapiAuth::server::create(server_options options, std::error
   }
   gss::krb5_context_ptr kctx(raw);
   krb5_keytab kt = nullptr;
-  const krb5_error_code kt_error = options.keytab.empty()
-                                       ? krb5_kt_default(raw, &kt)
-                                       : krb5_kt_resolve(raw, ("FILE:" + options.keytab).c_str(), &kt);
+  const krb5_error_code kt_error =
+      options.keytab.empty() ? krb5_kt_default(raw, &kt)
+                             : krb5_kt_resolve(raw, ("FILE:" + options.keytab).c_str(), &kt);
   if (kt_error) {
     ec = gss::make_krb5_error(kt_error);
     return server(nullptr);
@@ -196,7 +208,8 @@ GssapiAuth::server GssapiAuth::server::create(server_options options, std::error
   if (principal) {
     krb5_keytab_entry entry;
     if (auto r = krb5_kt_get_entry(raw, kt, principal, 0, static_cast<krb5_enctype>(0), &entry)) {
-      ec = r == KRB5_KT_NOTFOUND ? std::error_code(errc::credentials_unavailable) : gss::make_krb5_error(r);
+      ec = r == KRB5_KT_NOTFOUND ? std::error_code(errc::credentials_unavailable)
+                                 : gss::make_krb5_error(r);
       return server(nullptr);
     }
     krb5_kt_free_entry(raw, &entry);
@@ -219,7 +232,8 @@ GssapiAuth::server GssapiAuth::server::create(server_options options, std::error
   auto acceptor = std::make_shared<detail::gss_acceptor>();
   acceptor->options = std::move(options);
   OM_uint32 minor = 0;
-  const OM_uint32 major = gss_krb5_import_cred(&minor, nullptr, principal, kt, acceptor->credentials.out());
+  const OM_uint32 major =
+      gss_krb5_import_cred(&minor, nullptr, principal, kt, acceptor->credentials.out());
   if (GSS_ERROR(major)) {
     ec = gss::make_error(major, minor);
     return server(nullptr);
@@ -236,7 +250,8 @@ GssapiAuth::server_machine::server_machine(std::shared_ptr<const detail::gss_acc
   state_->acceptor = std::move(acceptor);
 }
 GssapiAuth::server_machine::server_machine(server_machine&&) noexcept = default;
-GssapiAuth::server_machine& GssapiAuth::server_machine::operator=(server_machine&&) noexcept = default;
+GssapiAuth::server_machine& GssapiAuth::server_machine::operator=(server_machine&&) noexcept =
+    default;
 GssapiAuth::server_machine::~server_machine() = default;
 
 auth_step GssapiAuth::server_machine::next() {
@@ -245,13 +260,18 @@ auth_step GssapiAuth::server_machine::next() {
   return state_->next();
 }
 
-std::string GssapiAuth::server_machine::identity() const { return state_->identity; }
-gss_level GssapiAuth::server_machine::level() const noexcept { return state_->agreed; }
+std::string GssapiAuth::server_machine::identity() const {
+  return state_->identity;
+}
+gss_level GssapiAuth::server_machine::level() const noexcept {
+  return state_->agreed;
+}
 
 std::unique_ptr<protection> GssapiAuth::server_machine::take_protection() {
   if (state_->at != detail::gss_server_state::stage::done || state_->agreed == gss_level::clear)
     return nullptr;
-  return std::make_unique<GssProtection>(state_->context, state_->agreed, state_->acceptor->options.selective);
+  return std::make_unique<GssProtection>(state_->context, state_->agreed,
+                                         state_->acceptor->options.selective);
 }
 
 }  // namespace socks5

@@ -79,8 +79,7 @@ void session::arm_watchdog(clock_type::time_point deadline) {
 void session::on_watchdog() {
   const auto now = clock_type::now();
   switch (stage_) {
-    case stage::done:
-      return;
+    case stage::done: return;
     case stage::handshake:
       if (now < deadline_) return arm_watchdog(deadline_);
       return close(errc::handshake_timeout);
@@ -133,17 +132,12 @@ asio::awaitable<std::error_code> session::serve() {
     decision d = co_await server_->options.handler(context_);
     if (forced_end_) co_return forced_end_;
     switch (d.what()) {
-      case decision::kind::allow:
-        break;
+      case decision::kind::allow: break;
       case decision::kind::deny:
         co_await send_failure(d.code());
         co_return error_from_reply(static_cast<std::uint8_t>(d.code()));
-      case decision::kind::redirect:
-        target = d.target();
-        break;
-      case decision::kind::use:
-        upstream_ = std::move(*d.upstream());
-        break;
+      case decision::kind::redirect: target = d.target(); break;
+      case decision::kind::use: upstream_ = std::move(*d.upstream()); break;
     }
   }
 

@@ -29,8 +29,8 @@ class session : public std::enable_shared_from_this<session> {
   asio::awaitable<std::error_code> serve();
   asio::awaitable<std::error_code> negotiate();
   asio::awaitable<std::error_code> serve_connect(const address& target);
-  asio::awaitable<std::error_code> serve_bind(const address& expected_peer);   // session_bind.cpp
-  asio::awaitable<std::error_code> serve_udp(const address& client_hint);      // session_udp.cpp
+  asio::awaitable<std::error_code> serve_bind(const address& expected_peer);  // session_bind.cpp
+  asio::awaitable<std::error_code> serve_udp(const address& client_hint);     // session_udp.cpp
   // After the success reply: relay between the client and upstream_ until both ends close.
   asio::awaitable<std::error_code> relay_upstream();
   // Until the client sends anything or its connection ends (BIND waits, UDP associations).

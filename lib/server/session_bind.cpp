@@ -16,12 +16,14 @@ asio::awaitable<std::error_code> session::serve_bind(const address& expected_pee
   if (o.bind_check_peer && names_peer) {
     if (expected_peer.is_domain()) {
       const std::string service = std::to_string(expected_peer.port());
-      auto [ec, results] = co_await resolver_.async_resolve(expected_peer.domain_name(), service, detail::use_tuple);
+      auto [ec, results] =
+          co_await resolver_.async_resolve(expected_peer.domain_name(), service, detail::use_tuple);
       if (ec) {
         co_await send_failure(reply_for(ec));
         co_return ec;
       }
-      for (const auto& r : results) allowed.push_back(r.endpoint().address());
+      for (const auto& r : results)
+        allowed.push_back(r.endpoint().address());
     } else {
       allowed.push_back(expected_peer.ip());
     }
@@ -62,7 +64,8 @@ asio::awaitable<std::error_code> session::serve_bind(const address& expected_pee
     }
     const auto from = peer.remote_endpoint(ec);
     if (ec) continue;
-    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), from.address()) == allowed.end()) {
+    if (!allowed.empty() &&
+        std::find(allowed.begin(), allowed.end(), from.address()) == allowed.end()) {
       peer.close(ec);  // not the expected peer: keep waiting for it
       continue;
     }
@@ -71,7 +74,8 @@ asio::awaitable<std::error_code> session::serve_bind(const address& expected_pee
     peer.set_option(tcp::no_delay(true), ec);
     record_.peer = address(from);
     upstream_.emplace(std::move(peer));
-    if (auto write_ec = co_await send_reply(reply_code::succeeded, *record_.peer)) co_return write_ec;
+    if (auto write_ec = co_await send_reply(reply_code::succeeded, *record_.peer))
+      co_return write_ec;
     const std::error_code relay_ec = co_await relay_upstream();
     co_return relay_ec;
   }

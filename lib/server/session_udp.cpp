@@ -16,9 +16,10 @@ asio::awaitable<std::error_code> session::serve_udp(const address& client_hint) 
   std::error_code ec;
   const auto peer = client_.next_layer().remote_endpoint(ec);
   const auto local = client_.next_layer().local_endpoint(ec);
-  association_ = std::make_shared<udp_association>(client_.get_executor(), server_->options,
-                                                   mode == udp_mode::wrapped ? client_.protection() : nullptr,
-                                                   counters_, peer, local, client_hint);
+  association_ =
+      std::make_shared<udp_association>(client_.get_executor(), server_->options,
+                                        mode == udp_mode::wrapped ? client_.protection() : nullptr,
+                                        counters_, peer, local, client_hint);
   address bound;
   if (auto open_ec = association_->open(bound)) {
     co_await send_failure(reply_for(open_ec));

@@ -9,8 +9,9 @@ namespace socks5 {
 
 using asio::ip::udp;
 
-udp_association::udp_association(asio::any_io_executor ex, const server_options& options, protection* protection,
-                                 relay_counters& activity, asio::ip::tcp::endpoint control_peer,
+udp_association::udp_association(asio::any_io_executor ex, const server_options& options,
+                                 protection* protection, relay_counters& activity,
+                                 asio::ip::tcp::endpoint control_peer,
                                  asio::ip::tcp::endpoint control_local, const address& client_hint)
     : ex_(ex),
       options_(options),
@@ -38,7 +39,8 @@ std::error_code udp_association::open(address& bound) {
   if (!ignored) v6_.set_option(asio::ip::v6_only(true), ignored);
   if (!ignored) v6_.bind({udp::v6(), 0}, ignored);
   // What the client is told: routable, never the wildcard.
-  bound = address(options_.udp_advertise.value_or(local_ip), client_socket_.local_endpoint().port());
+  bound =
+      address(options_.udp_advertise.value_or(local_ip), client_socket_.local_endpoint().port());
   return {};
 }
 
@@ -77,7 +79,8 @@ asio::awaitable<void> udp_association::from_client() {
   std::vector<wire::byte> packet(65536), unwrapped;
   for (;;) {
     udp::endpoint source;
-    auto [ec, n] = co_await client_socket_.async_receive_from(asio::buffer(packet), source, detail::use_tuple);
+    auto [ec, n] =
+        co_await client_socket_.async_receive_from(asio::buffer(packet), source, detail::use_tuple);
     if (ec || closed_) co_return;
     if (!accept_source(source)) {
       ++counts_.dropped;
@@ -104,8 +107,8 @@ asio::awaitable<void> udp_association::from_client() {
     const address& target = header.value.target;
     if (!target.is_domain()) {
       auto& socket = target.ip().is_v4() ? v4_ : v6_;
-      auto [send_ec, sent] = co_await socket.async_send_to(asio::buffer(payload.data(), payload.size()),
-                                                           target.udp_endpoint(), detail::use_tuple);
+      auto [send_ec, sent] = co_await socket.async_send_to(
+          asio::buffer(payload.data(), payload.size()), target.udp_endpoint(), detail::use_tuple);
       if (send_ec) ++counts_.dropped;
       continue;
     }
@@ -136,9 +139,10 @@ void udp_association::forward(const address& target, wire::bytes_view payload) {
   ++waiting_count_;
   if (queue.size() > 1) return;  // already being resolved
   auto self = shared_from_this();
-  resolver_.async_resolve(host, "0", [self, host](std::error_code ec, const udp::resolver::results_type& results) {
-    self->resolved(host, ec, results);
-  });
+  resolver_.async_resolve(
+      host, "0", [self, host](std::error_code ec, const udp::resolver::results_type& results) {
+        self->resolved(host, ec, results);
+      });
 }
 
 void udp_association::resolved(const std::string& host, std::error_code ec,
@@ -152,7 +156,8 @@ void udp_association::resolved(const std::string& host, std::error_code ec,
     return;
   }
   names_[host] = results.begin()->endpoint();
-  for (auto& [port, payload] : queue) forward(address::domain(host, port), payload);
+  for (auto& [port, payload] : queue)
+    forward(address::domain(host, port), payload);
 }
 
 asio::awaitable<void> udp_association::from_targets(udp::socket& socket) {
@@ -160,7 +165,8 @@ asio::awaitable<void> udp_association::from_targets(udp::socket& socket) {
   std::vector<wire::byte> data(65536), datagram, packet;
   for (;;) {
     udp::endpoint source;
-    auto [ec, n] = co_await socket.async_receive_from(asio::buffer(data), source, detail::use_tuple);
+    auto [ec, n] =
+        co_await socket.async_receive_from(asio::buffer(data), source, detail::use_tuple);
     if (ec || closed_) co_return;
     if (!client_) {
       ++counts_.dropped;  // nobody to give it to yet
@@ -177,7 +183,8 @@ asio::awaitable<void> udp_association::from_targets(udp::socket& socket) {
         ++counts_.dropped;
         continue;
       }
-      auto [e, sent] = co_await client_socket_.async_send_to(asio::buffer(packet), *client_, detail::use_tuple);
+      auto [e, sent] =
+          co_await client_socket_.async_send_to(asio::buffer(packet), *client_, detail::use_tuple);
       send_ec = e;
     } else {
       const std::array<asio::const_buffer, 2> parts{asio::buffer(header.data(), header.size()),

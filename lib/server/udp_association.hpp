@@ -26,8 +26,8 @@ class udp_association : public std::enable_shared_from_this<udp_association> {
   // `protection` is the session's (null when datagrams are plain); `activity` is stamped on
   // every datagram, for the idle timeout.
   udp_association(asio::any_io_executor ex, const server_options& options, protection* protection,
-                  relay_counters& activity, asio::ip::tcp::endpoint control_peer, asio::ip::tcp::endpoint control_local,
-                  const address& client_hint);
+                  relay_counters& activity, asio::ip::tcp::endpoint control_peer,
+                  asio::ip::tcp::endpoint control_local, const address& client_hint);
 
   // Opens the sockets; `bound` is what the reply tells the client.
   std::error_code open(address& bound);
@@ -45,7 +45,8 @@ class udp_association : public std::enable_shared_from_this<udp_association> {
   asio::awaitable<void> from_targets(asio::ip::udp::socket& socket);
   bool accept_source(const asio::ip::udp::endpoint& source);
   void forward(const address& target, wire::bytes_view payload);
-  void resolved(const std::string& host, std::error_code ec, const asio::ip::udp::resolver::results_type& results);
+  void resolved(const std::string& host, std::error_code ec,
+                const asio::ip::udp::resolver::results_type& results);
 
   asio::any_io_executor ex_;
   const server_options& options_;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
-#include <asio/error.hpp>
 #include <openssl/x509.h>
+#include <asio/error.hpp>
 
 #include "socks5/error.hpp"
 
@@ -41,7 +41,9 @@ struct channel_bio {
     return n;
   }
 
-  static int write(BIO* bio, const char* data, int length) { return of(bio).bio_write(data, length); }
+  static int write(BIO* bio, const char* data, int length) {
+    return of(bio).bio_write(data, length);
+  }
 
   static long ctrl(BIO* bio, int cmd, long, void*) {
     switch (cmd) {
@@ -117,7 +119,8 @@ bool channel::write(wire::bytes_view plain, std::vector<wire::byte>& body) {
 }
 
 std::error_code channel::accept_state(wire::byte state) {
-  if (state < wire::frame_type::ssl_handshake || state > wire::frame_type::ssl_closing) return errc::bad_state;
+  if (state < wire::frame_type::ssl_handshake || state > wire::frame_type::ssl_closing)
+    return errc::bad_state;
   if (state < last_state_) return errc::bad_state;  // STATE never goes backwards
   last_state_ = state;
   return {};
@@ -133,9 +136,12 @@ std::optional<auth_step> channel::advance() {
   switch (receiving_) {
     case receiving::header: {
       const auto h = wire::parse_frame_header(head_);
-      if (h.invalid()) receive_error_ = h.error;
-      else if (h.value.type == wire::frame_type::abort) receive_error_ = errc::bad_state;
-      else receive_error_ = accept_state(h.value.type);
+      if (h.invalid())
+        receive_error_ = h.error;
+      else if (h.value.type == wire::frame_type::abort)
+        receive_error_ = errc::bad_state;
+      else
+        receive_error_ = accept_state(h.value.type);
       if (receive_error_) {
         receiving_ = receiving::idle;
         return std::nullopt;

@@ -69,7 +69,9 @@ class channel {
   std::error_code read(std::vector<wire::byte>& plain);
   int bio_read(char* out, int length);
   int bio_write(const char* data, int length);
-  std::size_t bio_pending() const noexcept { return (carry_.size() - carry_at_) + (view_.size() - view_at_); }
+  std::size_t bio_pending() const noexcept {
+    return (carry_.size() - carry_at_) + (view_.size() - view_at_);
+  }
 
   bssl::UniquePtr<SSL> ssl_;
   // Output TLS wrote, waiting to be framed, or (while write() runs) the caller's buffer.

@@ -2,9 +2,9 @@
 
 #include <filesystem>
 
-#include <asio/ip/address.hpp>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
+#include <asio/ip/address.hpp>
 
 namespace socks5::detail {
 namespace {
@@ -34,10 +34,12 @@ bool missing(const std::string& path, std::error_code& ec) {
   return true;
 }
 
-bool load_certificate(SSL_CTX* ctx, const std::string& cert, const std::string& key, std::error_code& ec) {
+bool load_certificate(SSL_CTX* ctx, const std::string& cert, const std::string& key,
+                      std::error_code& ec) {
   if (missing(cert, ec) || missing(key, ec)) return false;
   if (!SSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) ||
-      !SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) || !SSL_CTX_check_private_key(ctx)) {
+      !SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM) ||
+      !SSL_CTX_check_private_key(ctx)) {
     ec = tls::last_error();
     return false;
   }
@@ -91,12 +93,14 @@ bssl::UniquePtr<SSL> ssl_client_config::new_session(const std::string& server_na
   }
   if (options.resume) {
     std::lock_guard lock(sessions_mutex);
-    if (auto it = sessions.find(server_name); it != sessions.end()) SSL_set_session(ssl.get(), it->second.get());
+    if (auto it = sessions.find(server_name); it != sessions.end())
+      SSL_set_session(ssl.get(), it->second.get());
   }
   return ssl;
 }
 
-std::shared_ptr<ssl_client_config> make_client_config(SslAuth::client_options options, std::error_code& ec) {
+std::shared_ptr<ssl_client_config> make_client_config(SslAuth::client_options options,
+                                                      std::error_code& ec) {
   ec.clear();
   auto config = std::make_shared<ssl_client_config>();
   config->ctx = modern_context(ec);
@@ -110,7 +114,8 @@ std::shared_ptr<ssl_client_config> make_client_config(SslAuth::client_options op
     }
   }
   if (options.verify && config->pin.empty()) {
-    const std::string& anchors = options.ca_file.empty() ? std::string(system_ca_bundle) : options.ca_file;
+    const std::string& anchors =
+        options.ca_file.empty() ? std::string(system_ca_bundle) : options.ca_file;
     if (missing(anchors, ec)) return nullptr;
     if (!SSL_CTX_load_verify_locations(ctx, anchors.c_str(), nullptr)) {
       ec = tls::last_error();
@@ -121,7 +126,8 @@ std::shared_ptr<ssl_client_config> make_client_config(SslAuth::client_options op
     // Pinned: the certificate is compared after the handshake. Unverified: by explicit choice.
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   }
-  if (!options.cert_file.empty() && !load_certificate(ctx, options.cert_file, options.key_file, ec)) return nullptr;
+  if (!options.cert_file.empty() && !load_certificate(ctx, options.cert_file, options.key_file, ec))
+    return nullptr;
   if (options.resume) {
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);
     SSL_CTX_sess_set_new_cb(ctx, remember_session);
@@ -131,7 +137,8 @@ std::shared_ptr<ssl_client_config> make_client_config(SslAuth::client_options op
   return config;
 }
 
-std::shared_ptr<ssl_server_config> make_server_config(SslAuth::server_options options, std::error_code& ec) {
+std::shared_ptr<ssl_server_config> make_server_config(SslAuth::server_options options,
+                                                      std::error_code& ec) {
   ec.clear();
   auto config = std::make_shared<ssl_server_config>();
   config->ctx = modern_context(ec);

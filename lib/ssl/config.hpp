@@ -29,8 +29,10 @@ struct ssl_server_config {
   bssl::UniquePtr<SSL_CTX> ctx;
 };
 
-std::shared_ptr<ssl_client_config> make_client_config(SslAuth::client_options options, std::error_code& ec);
-std::shared_ptr<ssl_server_config> make_server_config(SslAuth::server_options options, std::error_code& ec);
+std::shared_ptr<ssl_client_config> make_client_config(SslAuth::client_options options,
+                                                      std::error_code& ec);
+std::shared_ptr<ssl_server_config> make_server_config(SslAuth::server_options options,
+                                                      std::error_code& ec);
 
 // The subject of the peer's certificate, RFC 2253 style; empty without one.
 std::string peer_subject(const SSL* ssl);

@@ -6,7 +6,8 @@
 
 namespace socks5::tls {
 
-negotiation::negotiation(std::shared_ptr<const detail::ssl_client_config> config, std::string server_name)
+negotiation::negotiation(std::shared_ptr<const detail::ssl_client_config> config,
+                         std::string server_name)
     : is_client_(true), client_config_(std::move(config)), server_name_(std::move(server_name)) {}
 
 negotiation::negotiation(std::shared_ptr<const detail::ssl_server_config> config)
@@ -88,7 +89,8 @@ auth_step negotiation::handshake_done() {
     return send_then(then::options_request);
   }
   const auto& pin = client_config_->pin;
-  if (!pin.empty() && detail::peer_certificate_sha256(ssl) != pin) return fail(errc::certificate_pin_mismatch);
+  if (!pin.empty() && detail::peer_certificate_sha256(ssl) != pin)
+    return fail(errc::certificate_pin_mismatch);
   const auto& o = client_config_->options;
   if (!o.subauth.empty()) offered_.options.push_back(wire::ssl_option::subauthentication);
   if (o.udp_naked) offered_.options.push_back(wire::ssl_option::udp_naked);
@@ -111,7 +113,8 @@ auth_step negotiation::on_options_answer() {
   if (!answer.value.has(wire::ssl_option::subauthentication)) return finish();
 
   wire::method_request greeting;
-  for (const auto& side : client_config_->options.subauth) greeting.methods.push_back(side.code());
+  for (const auto& side : client_config_->options.subauth)
+    greeting.methods.push_back(side.code());
   wire::method_request_buffer message;
   if (auto ec = wire::encode(greeting, message)) return fail(ec);
   out_.clear();
@@ -145,7 +148,8 @@ auth_step negotiation::on_options_request() {
   wire::ssl_options answer;  // the subset this server uses; unknown options are ignored
   if (!o.subauth.empty()) {
     // Subauthentication is this server's policy: a client that cannot do it does not get in.
-    if (!request.value.has(wire::ssl_option::subauthentication)) return fail(errc::auth_rejected_by_policy);
+    if (!request.value.has(wire::ssl_option::subauthentication))
+      return fail(errc::auth_rejected_by_policy);
     answer.options.push_back(wire::ssl_option::subauthentication);
   }
   if (o.udp_naked && request.value.has(wire::ssl_option::udp_naked)) {
@@ -179,7 +183,8 @@ auth_step negotiation::on_method_request() {
       break;
     }
   }
-  const auto selection = wire::encode(wire::method_selection{chosen ? chosen->code() : method::no_acceptable});
+  const auto selection =
+      wire::encode(wire::method_selection{chosen ? chosen->code() : method::no_acceptable});
   out_.clear();
   write_plain(selection);
   if (!chosen) {
@@ -200,7 +205,9 @@ auth_step negotiation::run_sub() {
       write_plain(step.output);
       at_ = stage::sub_running;
       return auth_step::write(out_);
-    case auth_step::action::read: sub_input_ = step.input; return need(step.input.size(), then::sub_read);
+    case auth_step::action::read:
+      sub_input_ = step.input;
+      return need(step.input.size(), then::sub_read);
     case auth_step::action::offload: at_ = stage::sub_running; return step;
     case auth_step::action::done:
       if (!is_client_) {
@@ -247,7 +254,8 @@ auth_step negotiation::next() {
       if (auto more = channel_->advance()) return *more;
       if (channel_->receive_error()) return fail(channel_->receive_error());
       // STATE 03 or 04 before the option phase is over: its message never came whole.
-      if (channel_->last_state() > wire::frame_type::ssl_options) return fail(errc::bad_ssl_options);
+      if (channel_->last_state() > wire::frame_type::ssl_options)
+        return fail(errc::bad_ssl_options);
       if (auto ec = channel_->read_plaintext()) return fail(ec);
       if (channel_->plaintext().size() >= need_) return resume(then_);
       return channel_->receive();

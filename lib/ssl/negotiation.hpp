@@ -40,7 +40,14 @@ class negotiation {
     failed,
   };
   // What to do once a write went out or enough plaintext arrived.
-  enum class then { options_answer, options_request, method_request, method_selection, sub_read, sub_step };
+  enum class then {
+    options_answer,
+    options_request,
+    method_request,
+    method_selection,
+    sub_read,
+    sub_step
+  };
 
   auth_step fail(std::error_code ec);
   auth_step handshake();
@@ -48,9 +55,9 @@ class negotiation {
   auth_step send_then(then next);  // writes out_, then continues with `next`
   auth_step need(std::size_t octets, then next);
   auth_step resume(then next);
-  auth_step on_options_answer();   // client
-  auth_step on_options_request();  // server
-  auth_step on_method_request();   // server
+  auth_step on_options_answer();    // client
+  auth_step on_options_request();   // server
+  auth_step on_method_request();    // server
   auth_step on_method_selection();  // client
   auth_step run_sub();
   auth_step finish();

@@ -18,7 +18,8 @@ std::error_code TlsProtection::wrap(wire::bytes_view plain, std::vector<wire::by
   return {};
 }
 
-std::error_code TlsProtection::unwrap(wire::byte type, wire::bytes_view body, std::vector<wire::byte>& plain) {
+std::error_code TlsProtection::unwrap(wire::byte type, wire::bytes_view body,
+                                      std::vector<wire::byte>& plain) {
   if (auto ec = channel_->accept_state(type)) return ec;
   if (peer_closed_) return asio::error::eof;
   auto ec = channel_->unwrap(body, plain);
@@ -39,10 +40,13 @@ std::string TlsProtection::cipher() const {
   return c ? SSL_CIPHER_get_name(c) : "";
 }
 
-std::string TlsProtection::version() const { return SSL_get_version(channel_->ssl()); }
+std::string TlsProtection::version() const {
+  return SSL_get_version(channel_->ssl());
+}
 
 std::error_code TlsProtection::end_of_stream() const {
-  return peer_closed_ ? std::error_code(asio::error::eof) : std::error_code(errc::missing_close_notify);
+  return peer_closed_ ? std::error_code(asio::error::eof)
+                      : std::error_code(errc::missing_close_notify);
 }
 
 }  // namespace socks5

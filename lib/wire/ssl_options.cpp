@@ -21,7 +21,8 @@ parse_result<ssl_options> parse_ssl_options(bytes_view in) {
   if (in.empty()) return result::need(1);
   const std::size_t count = in[0];
   if (in.size() < 1 + count) return result::need(1 + count);
-  return result::done(1 + count, {{in.begin() + 1, in.begin() + 1 + static_cast<std::ptrdiff_t>(count)}});
+  return result::done(1 + count,
+                      {{in.begin() + 1, in.begin() + 1 + static_cast<std::ptrdiff_t>(count)}});
 }
 
 }  // namespace socks5::wire

@@ -25,15 +25,9 @@ template <class Parser>
 auto checked_parse(Parser parse, socks5::wire::bytes_view in) {
   auto r = parse(in);
   switch (r.status) {
-    case socks5::wire::parse_status::complete:
-      FUZZ_CHECK(r.size > 0 && r.size <= in.size());
-      break;
-    case socks5::wire::parse_status::incomplete:
-      FUZZ_CHECK(r.size > in.size());
-      break;
-    case socks5::wire::parse_status::invalid:
-      FUZZ_CHECK(static_cast<bool>(r.error));
-      break;
+    case socks5::wire::parse_status::complete: FUZZ_CHECK(r.size > 0 && r.size <= in.size()); break;
+    case socks5::wire::parse_status::incomplete: FUZZ_CHECK(r.size > in.size()); break;
+    case socks5::wire::parse_status::invalid: FUZZ_CHECK(static_cast<bool>(r.error)); break;
   }
   // Every prefix of a complete message is incomplete, never an error.
   if (r.complete()) {

@@ -19,7 +19,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto h = parse_frame_header(in.subspan(at));
     if (!h.complete()) break;
     const byte state = h.value.type;
-    const bool allowed = state >= frame_type::ssl_handshake && state <= frame_type::ssl_closing && state >= last;
+    const bool allowed =
+        state >= frame_type::ssl_handshake && state <= frame_type::ssl_closing && state >= last;
     if (!allowed) break;
     last = state;
     at += h.size + h.value.length;

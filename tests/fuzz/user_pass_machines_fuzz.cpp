@@ -28,8 +28,7 @@ void drive(Machine& m, socks5::wire::bytes_view in) {
       }
       case auth_step::action::offload: step.work(); break;
       case auth_step::action::done:
-      case auth_step::action::fail:
-        return;
+      case auth_step::action::fail: return;
     }
   }
   std::abort();  // a machine that never ends

@@ -24,7 +24,8 @@ GssapiAuth::server gss_server(GssapiAuth::server_options o = {}) {
   return s;
 }
 
-client_options gss_client(std::vector<gss_level> levels = {gss_level::confidentiality, gss_level::integrity}) {
+client_options gss_client(std::vector<gss_level> levels = {gss_level::confidentiality,
+                                                           gss_level::integrity}) {
   GssapiAuth::client_options o;
   o.ccache = test::realm().alice_ccache();
   o.levels = std::move(levels);
@@ -81,7 +82,8 @@ TEST_CASE("a capture of the wire: plaintext visible at level 1, none of it at le
   // A payload that is easy to find: one marker repeated.
   const std::string marker = "PLAINTEXT-MARKER-0123456789abcdef";
   std::vector<char> data;
-  for (int i = 0; i < 20000; ++i) data.insert(data.end(), marker.begin(), marker.end());
+  for (int i = 0; i < 20000; ++i)
+    data.insert(data.end(), marker.begin(), marker.end());
   auto contains = [&](const std::vector<std::uint8_t>& wire) {
     return std::search(wire.begin(), wire.end(), marker.begin(), marker.end()) != wire.end();
   };

@@ -223,30 +223,36 @@ namespace {
 std::error_code client_against(const bytes& answer, bool close_after = true) {
   asio::io_context ctx;
   tcp::acceptor acceptor(ctx, {asio::ip::address_v4::loopback(), 0});
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    auto sock = co_await acceptor.async_accept(asio::use_awaitable);
-    std::array<std::uint8_t, 3> greeting;
-    co_await asio::async_read(sock, asio::buffer(greeting), asio::use_awaitable);
-    const std::array<std::uint8_t, 2> select{0x05, 0x01};
-    co_await asio::async_write(sock, asio::buffer(select), asio::use_awaitable);
-    std::array<std::uint8_t, 4> head;
-    co_await asio::async_read(sock, asio::buffer(head), asio::use_awaitable);
-    std::vector<std::uint8_t> token((head[2] << 8) | head[3]);
-    co_await asio::async_read(sock, asio::buffer(token), asio::use_awaitable);
-    co_await asio::async_write(sock, asio::buffer(answer), asio::use_awaitable);
-    if (!close_after) {
-      asio::steady_timer wait(ctx, 30s);
-      co_await wait.async_wait(detail::use_tuple);
-    }
-  }, asio::detached);
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto sock = co_await acceptor.async_accept(asio::use_awaitable);
+        std::array<std::uint8_t, 3> greeting;
+        co_await asio::async_read(sock, asio::buffer(greeting), asio::use_awaitable);
+        const std::array<std::uint8_t, 2> select{0x05, 0x01};
+        co_await asio::async_write(sock, asio::buffer(select), asio::use_awaitable);
+        std::array<std::uint8_t, 4> head;
+        co_await asio::async_read(sock, asio::buffer(head), asio::use_awaitable);
+        std::vector<std::uint8_t> token((head[2] << 8) | head[3]);
+        co_await asio::async_read(sock, asio::buffer(token), asio::use_awaitable);
+        co_await asio::async_write(sock, asio::buffer(answer), asio::use_awaitable);
+        if (!close_after) {
+          asio::steady_timer wait(ctx, 30s);
+          co_await wait.async_wait(detail::use_tuple);
+        }
+      },
+      asio::detached);
   client_options copts;
   copts.methods = {GssapiAuth::client(alice())};
   socks5::client c(ctx.get_executor(), "localhost", acceptor.local_endpoint().port(), copts);
   const address where("192.0.2.1", 80);
-  return test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
-    auto [e, s] = co_await c.async_connect(where, detail::use_tuple);
-    co_return e;
-  }(), 20s);
+  return test::run(
+      ctx,
+      [&]() -> asio::awaitable<std::error_code> {
+        auto [e, s] = co_await c.async_connect(where, detail::use_tuple);
+        co_return e;
+      }(),
+      20s);
 }
 
 }  // namespace

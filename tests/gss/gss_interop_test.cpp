@@ -29,11 +29,19 @@ GssapiAuth::server gss_server(GssapiAuth::server_options o = {}) {
 }
 
 // The Python client through our proxy to its echo target; exit status and last output line.
-std::pair<int, std::string> python_client(test::threaded_proxy& proxy, std::vector<std::string> extra) {
-  std::vector<std::string> argv{"/usr/bin/python3", peer_script(), "client", "--proxy",
-                                "localhost:" + std::to_string(proxy.port()), "--target",
+std::pair<int, std::string> python_client(test::threaded_proxy& proxy,
+                                          std::vector<std::string> extra) {
+  std::vector<std::string> argv{"/usr/bin/python3",
+                                peer_script(),
+                                "client",
+                                "--proxy",
+                                "localhost:" + std::to_string(proxy.port()),
+                                "--target",
                                 "127.0.0.1:" + std::to_string(proxy.echo_endpoint().port()),
-                                "--bytes", "1048576", "--timeout", "20"};
+                                "--bytes",
+                                "1048576",
+                                "--timeout",
+                                "20"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto [status, out] = test::run_command(argv, test::realm().dir(), 60s,
                                          {{"KRB5CCNAME", test::realm().alice_ccache()}});
@@ -44,7 +52,8 @@ std::pair<int, std::string> python_client(test::threaded_proxy& proxy, std::vect
 struct python_server {
   explicit python_server(std::vector<std::string> extra)
       : port(test::free_port()),
-        proc(args(port, std::move(extra)), test::realm().dir() / ("pyserver-" + std::to_string(port) + ".log"),
+        proc(args(port, std::move(extra)),
+             test::realm().dir() / ("pyserver-" + std::to_string(port) + ".log"),
              {{"KRB5_KTNAME", "FILE:" + test::realm().server_keytab()}}) {
     REQUIRE_MESSAGE(test::wait_for_port(port), proc.output());
   }
@@ -73,13 +82,16 @@ our_result our_client(const python_server& server, GssapiAuth::client_options o)
   socks5::client c(ctx.get_executor(), "localhost", server.port, copts);
   const address where(target.endpoint());
   const auto data = test::random_payload(1024 * 1024, 31);
-  auto r = test::run(ctx, [&]() -> asio::awaitable<our_result> {
-    auto [ec, s] = co_await c.async_connect(where, detail::use_tuple);
-    our_result out;
-    out.error = ec;
-    if (!ec) out.echoed = co_await test::echo_round_trip(s, data);
-    co_return out;
-  }(), 60s);
+  auto r = test::run(
+      ctx,
+      [&]() -> asio::awaitable<our_result> {
+        auto [ec, s] = co_await c.async_connect(where, detail::use_tuple);
+        our_result out;
+        out.error = ec;
+        if (!ec) out.echoed = co_await test::echo_round_trip(s, data);
+        co_return out;
+      }(),
+      60s);
   if (!r.error) CHECK(r.echoed.hash == test::sha256(data));
   return r;
 }

@@ -31,9 +31,13 @@ GssapiAuth::client_options alice() {
   return o;
 }
 
-bytes head(const bytes& m, std::size_t n = 2) { return bytes(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(std::min(n, m.size()))); }
+bytes head(const bytes& m, std::size_t n = 2) {
+  return bytes(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(std::min(n, m.size())));
+}
 
-std::size_t frame_length(const bytes& m) { return m.size() >= 4 ? static_cast<std::size_t>((m[2] << 8) | m[3]) : 0; }
+std::size_t frame_length(const bytes& m) {
+  return m.size() >= 4 ? static_cast<std::size_t>((m[2] << 8) | m[3]) : 0;
+}
 
 }  // namespace
 
@@ -146,7 +150,8 @@ TEST_CASE("machines: a custom answer policy, and level 3 only with a per-message
   for (const bytes& message : {test::text("abc"), test::text("a longer one")}) {
     std::vector<wire::byte> token, plain;
     REQUIRE_FALSE(cp->wrap(message, token));
-    const bool visible = std::search(token.begin(), token.end(), message.begin(), message.end()) != token.end();
+    const bool visible =
+        std::search(token.begin(), token.end(), message.begin(), message.end()) != token.end();
     CHECK(visible == (message.size() <= 3));
     REQUIRE_FALSE(sp->unwrap(wire::frame_type::data, token, plain));
     CHECK(plain == message);

@@ -53,19 +53,24 @@ TEST_CASE("UDP under GSS-API levels 1 and 2: every datagram wrapped; a forged on
     const address target(echo.endpoint());
     const std::string secret = "UDP-PLAINTEXT-MARKER";
     {
-      auto result = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, udp_association<asio::ip::tcp::socket>>> {
-        auto r = co_await c.async_udp_associate(detail::use_tuple);
-        co_return r;
-      }());
+      auto result =
+          test::run(ctx,
+                    [&]() -> asio::awaitable<
+                              std::tuple<std::error_code, udp_association<asio::ip::tcp::socket>>> {
+                      auto r = co_await c.async_udp_associate(detail::use_tuple);
+                      co_return r;
+                    }());
       const std::error_code ec = std::get<0>(result);
       REQUIRE_MESSAGE(!ec, ec.message());
       auto& a = std::get<1>(result);
       auto reply = test::run(ctx, [&]() -> asio::awaitable<std::string> {
-        for (int i = 0; i < 20; ++i) co_await a.async_send_to(asio::buffer(secret), target, asio::use_awaitable);
+        for (int i = 0; i < 20; ++i)
+          co_await a.async_send_to(asio::buffer(secret), target, asio::use_awaitable);
         std::array<char, 256> buf;
         address from;
         std::size_t n = 0;
-        for (int i = 0; i < 20; ++i) n = co_await a.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+        for (int i = 0; i < 20; ++i)
+          n = co_await a.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
         co_return std::string(buf.data(), n);
       }());
       CHECK(reply == secret);
@@ -91,7 +96,8 @@ TEST_CASE("UDP under GSS-API levels 1 and 2: every datagram wrapped; a forged on
 TEST_CASE("BIND under GSS-API level 2: both replies and the relay inside the protection") {
   asio::io_context ctx;
   test::proxy proxy(ctx, gss_only(gss_level::confidentiality));
-  socks5::client c(ctx.get_executor(), "localhost", proxy.port(), gss_client(gss_level::confidentiality));
+  socks5::client c(ctx.get_executor(), "localhost", proxy.port(),
+                   gss_client(gss_level::confidentiality));
   auto heard = test::run(ctx, test::bind_and_hear(c, address("127.0.0.1", 0), "from the peer"));
   REQUIRE_MESSAGE(!heard.error, heard.error.message());
   CHECK(heard.text == "from the peer");

@@ -50,7 +50,8 @@ bind_outcome bind_and_echo(asio::io_context& ctx, const test::proxy& proxy, addr
     if (ec) co_return out;
     out.announced = listener.announce();
     // Tell the peer(s) where to connect, as FTP's PORT command would.
-    for (const auto& ip : peers_from) asio::co_spawn(ctx, peer_echo(out.announced.tcp_endpoint(), ip), asio::detached);
+    for (const auto& ip : peers_from)
+      asio::co_spawn(ctx, peer_echo(out.announced.tcp_endpoint(), ip), asio::detached);
     auto [accept_ec, s] = co_await listener.async_accept(out.peer, detail::use_tuple);
     out.error = accept_ec;
     if (accept_ec) co_return out;
@@ -67,7 +68,8 @@ TEST_CASE("BIND: the first reply names where to connect, the second the peer; th
   server_options options;
   options.on_session_end = log.hook();
   test::proxy proxy(ctx, options);
-  auto r = bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {asio::ip::make_address("127.0.0.1")});
+  auto r =
+      bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {asio::ip::make_address("127.0.0.1")});
   REQUIRE_FALSE(r.error);
   CHECK(r.announced.ip() == asio::ip::make_address("127.0.0.1"));
   CHECK(r.announced.port() != 0);
@@ -85,8 +87,9 @@ TEST_CASE("BIND: only the peer the request names gets in; another is turned away
   asio::io_context ctx;
   test::proxy proxy(ctx);
   // The stranger (127.0.0.3) connects first and is closed; the expected peer (127.0.0.2) follows.
-  auto r = bind_and_echo(ctx, proxy, address("127.0.0.2", 0),
-                         {asio::ip::make_address("127.0.0.3"), asio::ip::make_address("127.0.0.2")});
+  auto r =
+      bind_and_echo(ctx, proxy, address("127.0.0.2", 0),
+                    {asio::ip::make_address("127.0.0.3"), asio::ip::make_address("127.0.0.2")});
   REQUIRE_FALSE(r.error);
   CHECK(r.peer.ip() == asio::ip::make_address("127.0.0.2"));
   CHECK(r.echoed.hash == test::sha256(test::random_payload(100000, 61)));
@@ -114,7 +117,8 @@ TEST_CASE("BIND: IPv6, and switched off by policy") {
   server_options off;
   off.allow_bind = false;
   test::proxy proxy(ctx, off);
-  CHECK(bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {}).error == errc::command_not_supported);
+  CHECK(bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {}).error ==
+        errc::command_not_supported);
 }
 
 TEST_CASE("BIND: the client leaving while the proxy waits ends the session at once") {

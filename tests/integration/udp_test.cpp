@@ -75,7 +75,9 @@ struct idle_relay : logged_relay {
 
 }  // namespace
 
-TEST_CASE_FIXTURE(logged_relay, "UDP ASSOCIATE: datagrams to an IPv4 address and to a name, answered with their source") {
+TEST_CASE_FIXTURE(
+    logged_relay,
+    "UDP ASSOCIATE: datagrams to an IPv4 address and to a name, answered with their source") {
   {
     auto a = associate(ctx, proxy.client(ctx));
     CHECK(a.relay().address() == asio::ip::make_address("127.0.0.1"));  // never 0.0.0.0
@@ -110,7 +112,8 @@ TEST_CASE("UDP ASSOCIATE over IPv6, to an IPv6 target") {
   CHECK(r.from.is_ipv6());
 }
 
-TEST_CASE_FIXTURE(logged_relay, "UDP ASSOCIATE: a datagram from a foreign source is dropped; FRAG != 0 too") {
+TEST_CASE_FIXTURE(logged_relay,
+                  "UDP ASSOCIATE: a datagram from a foreign source is dropped; FRAG != 0 too") {
   {
     auto a = associate(ctx, proxy.client(ctx));
     // The client speaks first, so the relay knows it.
@@ -188,25 +191,28 @@ TEST_CASE("UDP ASSOCIATE: 10,000 datagrams each way at a paced rate, none lost")
   std::vector<bool> seen(total);
   std::size_t received = 0;
   const address target(echo.endpoint());
-  test::run(ctx, [&]() -> asio::awaitable<bool> {
-    std::size_t sent = 0;
-    std::array<char, 64> buf;
-    // At most `window` datagrams in flight: paced by the echoes coming back.
-    while (received < total) {
-      while (sent < total && sent - received < window) {
-        const std::string text = std::to_string(sent++);
-        co_await a.async_send_to(asio::buffer(text), target, asio::use_awaitable);
-      }
-      address from;
-      auto n = co_await a.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
-      const auto index = std::stoul(std::string(buf.data(), n));
-      if (index < total && !seen[index]) {
-        seen[index] = true;
-        ++received;
-      }
-    }
-    co_return true;
-  }(), 120s);
+  test::run(
+      ctx,
+      [&]() -> asio::awaitable<bool> {
+        std::size_t sent = 0;
+        std::array<char, 64> buf;
+        // At most `window` datagrams in flight: paced by the echoes coming back.
+        while (received < total) {
+          while (sent < total && sent - received < window) {
+            const std::string text = std::to_string(sent++);
+            co_await a.async_send_to(asio::buffer(text), target, asio::use_awaitable);
+          }
+          address from;
+          auto n = co_await a.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+          const auto index = std::stoul(std::string(buf.data(), n));
+          if (index < total && !seen[index]) {
+            seen[index] = true;
+            ++received;
+          }
+        }
+        co_return true;
+      }(),
+      120s);
   CHECK(received == total);
   CHECK(echo.received() == total);
   CHECK(a.dropped() == 0);
@@ -229,7 +235,8 @@ TEST_CASE("UDP ASSOCIATE and BIND with username/password") {
   asio::io_context ctx;
   test::udp_echo echo(ctx);
   server_options options;
-  options.methods = {UserPassAuth::server{[](std::string_view u, std::string_view p) { return u == "u" && p == "p"; }}};
+  options.methods = {UserPassAuth::server{
+      [](std::string_view u, std::string_view p) { return u == "u" && p == "p"; }}};
   test::proxy proxy(ctx, options);
   client_options copts;
   copts.methods = {UserPassAuth::client{"u", "p"}};
@@ -240,10 +247,12 @@ TEST_CASE("UDP ASSOCIATE and BIND with username/password") {
 
   const auto c = proxy.client(ctx, copts);
   const address expected("127.0.0.1", 0);
-  auto [ec, listener] = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, bind_listener<asio::ip::tcp::socket>>> {
-    auto res = co_await c.async_bind(expected, detail::use_tuple);
-    co_return res;
-  }());
+  auto [ec, listener] = test::run(
+      ctx,
+      [&]() -> asio::awaitable<std::tuple<std::error_code, bind_listener<asio::ip::tcp::socket>>> {
+        auto res = co_await c.async_bind(expected, detail::use_tuple);
+        co_return res;
+      }());
   REQUIRE_FALSE(ec);
   CHECK(listener.announce().port() != 0);
 }
@@ -265,12 +274,15 @@ TEST_CASE_FIXTURE(idle_relay, "UDP ASSOCIATE: an idle association ends at the id
   CHECK(records[0].error == errc::idle_timeout);
 }
 
-TEST_CASE_FIXTURE(logged_relay, "UDP ASSOCIATE: datagrams for a name that does not resolve are dropped, the rest go on") {
+TEST_CASE_FIXTURE(
+    logged_relay,
+    "UDP ASSOCIATE: datagrams for a name that does not resolve are dropped, the rest go on") {
   {
     auto a = associate(ctx, proxy.client(ctx));
     const address nowhere("no-such-host.invalid", 53);
     test::run(ctx, [&]() -> asio::awaitable<bool> {
-      for (int i = 0; i < 5; ++i) co_await a.async_send_to(asio::buffer(std::string("lost")), nowhere, asio::use_awaitable);
+      for (int i = 0; i < 5; ++i)
+        co_await a.async_send_to(asio::buffer(std::string("lost")), nowhere, asio::use_awaitable);
       co_return true;
     }());
     ctx.run_for(500ms);

@@ -148,7 +148,8 @@ TEST_CASE("danted: our BIND client; a peer connects to the announced address") {
   danted peer(dir, 9);
   asio::io_context ctx;
   socks5::client c(ctx.get_executor(), "127.0.0.1", peer.port);
-  auto heard = test::run(ctx, test::bind_and_hear(c, address("127.0.0.1", 0), "hello from the peer"));
+  auto heard =
+      test::run(ctx, test::bind_and_hear(c, address("127.0.0.1", 0), "hello from the peer"));
   REQUIRE_MESSAGE(!heard.error, heard.error.message());
   CHECK(heard.text == "hello from the peer");
   CHECK(heard.peer.ip() == asio::ip::make_address("127.0.0.1"));

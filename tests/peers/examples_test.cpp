@@ -2,11 +2,11 @@
 #include <doctest/doctest.h>
 
 #include "process.hpp"
+#include "run.hpp"
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/bind.hpp"
 #include "socks5/udp.hpp"
 #include "threaded.hpp"
-#include "run.hpp"
 #include "udp_echo.hpp"
 
 using namespace socks5;
@@ -101,8 +101,9 @@ TEST_CASE("socks5-connect --udp: datagrams on a local port reach the target and 
   asio::io_context ctx;
   test::udp_echo echo(ctx);
   const auto local_port = test::free_port();
-  test::process relay({*bin, "--proxy", "127.0.0.1:" + std::to_string(proxy.port()), "--udp", "--udp-listen",
-                       "127.0.0.1:" + std::to_string(local_port), "127.0.0.1", std::to_string(echo.endpoint().port())},
+  test::process relay({*bin, "--proxy", "127.0.0.1:" + std::to_string(proxy.port()), "--udp",
+                       "--udp-listen", "127.0.0.1:" + std::to_string(local_port), "127.0.0.1",
+                       std::to_string(echo.endpoint().port())},
                       dir / "relay.log");
   asio::ip::udp::socket app(ctx, {asio::ip::address_v4::loopback(), 0});
   const asio::ip::udp::endpoint to(asio::ip::address_v4::loopback(), local_port);
@@ -123,10 +124,12 @@ TEST_CASE("socks5-connect --udp: datagrams on a local port reach the target and 
   }
   CHECK(answer == "ping through the cli");
   relay.kill();
-  CHECK(relay.output().find("relaying UDP on 127.0.0.1:" + std::to_string(local_port)) != std::string::npos);
+  CHECK(relay.output().find("relaying UDP on 127.0.0.1:" + std::to_string(local_port)) !=
+        std::string::npos);
 }
 
-TEST_CASE("socks5-proxy --no-bind, --no-udp, --udp-advertise; UDP sessions logged with datagram counts") {
+TEST_CASE(
+    "socks5-proxy --no-bind, --no-udp, --udp-advertise; UDP sessions logged with datagram counts") {
   const auto bin = test::program("SOCKS5_PROXY_BIN");
   REQUIRE(bin);
   test::temp_dir dir;

@@ -51,7 +51,8 @@ struct udp_target {
 
 }  // namespace
 
-TEST_CASE("PySocks UDP ASSOCIATE through our server: addresses and names, replies with their source") {
+TEST_CASE(
+    "PySocks UDP ASSOCIATE through our server: addresses and names, replies with their source") {
   test::temp_dir dir;
   test::threaded_proxy proxy;
   udp_target target;
@@ -68,11 +69,13 @@ TEST_CASE("PySocks UDP ASSOCIATE through our server: addresses and names, replie
 TEST_CASE("PySocks CONNECT with username/password and a name resolved by the proxy") {
   test::temp_dir dir;
   server_options options;
-  options.methods = {UserPassAuth::server{[](std::string_view u, std::string_view p) { return u == "py" && p == "socks"; }}};
+  options.methods = {UserPassAuth::server{
+      [](std::string_view u, std::string_view p) { return u == "py" && p == "socks"; }}};
   test::threaded_proxy proxy(options);
-  auto [status, out] = test::run_command({"/usr/bin/python3", "-c", tcp_script, std::to_string(proxy.port()),
-                                          std::to_string(proxy.echo_endpoint().port())},
-                                         dir);
+  auto [status, out] =
+      test::run_command({"/usr/bin/python3", "-c", tcp_script, std::to_string(proxy.port()),
+                         std::to_string(proxy.echo_endpoint().port())},
+                        dir);
   const std::string output = out;
   INFO(output);
   CHECK(status == 0);

@@ -26,7 +26,9 @@ struct echo_thread {
 
 }  // namespace
 
-TEST_CASE("socks5-proxy --method ssl with username/password inside TLS; socks5-connect --ssl through it") {
+TEST_CASE(
+    "socks5-proxy --method ssl with username/password inside TLS; socks5-connect --ssl through "
+    "it") {
   const auto proxy_bin = test::program("SOCKS5_PROXY_BIN");
   const auto connect_bin = test::program("SOCKS5_CONNECT_BIN");
   REQUIRE(proxy_bin);
@@ -35,15 +37,16 @@ TEST_CASE("socks5-proxy --method ssl with username/password inside TLS; socks5-c
   echo_thread target;
   const auto users = dir.write("users", "carol:secret\n");
   const auto port = test::free_port();
-  test::process proxy({*proxy_bin, "--listen", "127.0.0.1:" + std::to_string(port), "--method", "ssl", "--cert",
-                       certs().cert("server"), "--key", certs().key("server"), "--ssl-subauth", "userpass",
-                       "--users", users},
+  test::process proxy({*proxy_bin, "--listen", "127.0.0.1:" + std::to_string(port), "--method",
+                       "ssl", "--cert", certs().cert("server"), "--key", certs().key("server"),
+                       "--ssl-subauth", "userpass", "--users", users},
                       dir / "proxy.log");
   REQUIRE(test::wait_for_port(port));
   const auto payload = test::random_payload(500000, 51);
   const auto input = dir.write("input", std::string(payload.begin(), payload.end()));
-  const std::vector<std::string> base{*connect_bin, "--proxy", "localhost:" + std::to_string(port), "--ssl", "--ca",
-                                      certs().cert("ca"), "--ssl-user", "carol"};
+  const std::vector<std::string> base{*connect_bin, "--proxy", "localhost:" + std::to_string(port),
+                                      "--ssl",      "--ca",    certs().cert("ca"),
+                                      "--ssl-user", "carol"};
   auto args = base;
   args.insert(args.end(), {"127.0.0.1", std::to_string(target.echo.port())});
   test::process good(args, dir / "output", {{"SOCKS5_PASSWORD", "secret"}}, input);
@@ -67,7 +70,9 @@ TEST_CASE("socks5-proxy --method ssl with username/password inside TLS; socks5-c
   CHECK(log.find("identity=carol method=ssl cmd=connect") != std::string::npos);
 }
 
-TEST_CASE("socks5-proxy --client-ca and --ssl-method-code 0x06; socks5-connect --cert --ssl-method-code") {
+TEST_CASE(
+    "socks5-proxy --client-ca and --ssl-method-code 0x06; socks5-connect --cert "
+    "--ssl-method-code") {
   const auto proxy_bin = test::program("SOCKS5_PROXY_BIN");
   const auto connect_bin = test::program("SOCKS5_CONNECT_BIN");
   REQUIRE(proxy_bin);
@@ -75,16 +80,17 @@ TEST_CASE("socks5-proxy --client-ca and --ssl-method-code 0x06; socks5-connect -
   test::temp_dir dir;
   echo_thread target;
   const auto port = test::free_port();
-  test::process proxy({*proxy_bin, "--listen", "127.0.0.1:" + std::to_string(port), "--method", "ssl", "--cert",
-                       certs().cert("server"), "--key", certs().key("server"), "--client-ca",
-                       certs().cert("client-ca"), "--ssl-method-code", "0x06"},
+  test::process proxy({*proxy_bin, "--listen", "127.0.0.1:" + std::to_string(port), "--method",
+                       "ssl", "--cert", certs().cert("server"), "--key", certs().key("server"),
+                       "--client-ca", certs().cert("client-ca"), "--ssl-method-code", "0x06"},
                       dir / "proxy.log");
   REQUIRE(test::wait_for_port(port));
   const auto input = dir.write("input", "mutual tls\n");
-  test::process p({*connect_bin, "--proxy", "localhost:" + std::to_string(port), "--ssl", "--ca", certs().cert("ca"),
-                   "--cert", certs().cert("alice"), "--key", certs().key("alice"), "--ssl-method-code", "0x06",
-                   "127.0.0.1", std::to_string(target.echo.port())},
-                  dir / "output", {}, input);
+  test::process p(
+      {*connect_bin, "--proxy", "localhost:" + std::to_string(port), "--ssl", "--ca",
+       certs().cert("ca"), "--cert", certs().cert("alice"), "--key", certs().key("alice"),
+       "--ssl-method-code", "0x06", "127.0.0.1", std::to_string(target.echo.port())},
+      dir / "output", {}, input);
   CHECK(p.wait(60s) == 0);
   CHECK(test::read_file(dir / "output") == "mutual tls\n");
   proxy.kill();
@@ -95,8 +101,9 @@ TEST_CASE("socks5-proxy --method ssl with a missing key fails at start with a me
   const auto proxy_bin = test::program("SOCKS5_PROXY_BIN");
   REQUIRE(proxy_bin);
   test::temp_dir dir;
-  auto [status, out] = test::run_command(
-      {*proxy_bin, "--method", "ssl", "--cert", certs().cert("server"), "--key", dir / "missing.key"}, dir);
+  auto [status, out] = test::run_command({*proxy_bin, "--method", "ssl", "--cert",
+                                          certs().cert("server"), "--key", dir / "missing.key"},
+                                         dir);
   CHECK(status == 2);
   const std::string output = out;
   CHECK(output.find("cannot use the SSL method") != std::string::npos);

@@ -14,9 +14,9 @@
 #include "socks5/bind.hpp"
 #include "socks5/udp.hpp"
 #include "tap.hpp"
-#include "udp_echo.hpp"
 #include "threaded.hpp"
 #include "transfer.hpp"
+#include "udp_echo.hpp"
 
 using namespace socks5;
 using namespace std::chrono_literals;
@@ -98,20 +98,25 @@ TEST_CASE("SSL method: 10 MiB both ways, and a capture with STATE 01..04 and no 
 
   std::vector<char> data;
   const std::string marker = "SSL-PLAINTEXT-MARKER-";
-  while (data.size() < 10 * 1024 * 1024) data.insert(data.end(), marker.begin(), marker.end());
+  while (data.size() < 10 * 1024 * 1024)
+    data.insert(data.end(), marker.begin(), marker.end());
   const address where(target.endpoint());
-  auto got = test::run(ctx, [&]() -> asio::awaitable<test::received> {
-    auto s = co_await c.async_connect(where, asio::use_awaitable);
-    auto r = co_await test::echo_round_trip(s, data);
-    co_return r;
-  }(), 120s);
+  auto got = test::run(
+      ctx,
+      [&]() -> asio::awaitable<test::received> {
+        auto s = co_await c.async_connect(where, asio::use_awaitable);
+        auto r = co_await test::echo_round_trip(s, data);
+        co_return r;
+      }(),
+      120s);
   CHECK_FALSE(got.error);
   CHECK(got.size == data.size());
   CHECK(got.hash == test::sha256(data));
   ctx.run_for(300ms);
 
   for (const auto* direction : {&wire.to_server, &wire.to_client}) {
-    CHECK(std::search(direction->begin(), direction->end(), marker.begin(), marker.end()) == direction->end());
+    CHECK(std::search(direction->begin(), direction->end(), marker.begin(), marker.end()) ==
+          direction->end());
     // After the 3- or 2-octet method negotiation, nothing but frames.
     const auto f = frames_in(*direction, direction == &wire.to_server ? 3 : 2);
     CHECK(f.well_formed);
@@ -138,7 +143,8 @@ TEST_CASE("SSL method with username/password subauthentication, and with mutual 
   const address where(target.endpoint());
   std::string identity;
   SslAuth::server_options so;
-  so.subauth = {UserPassAuth::server{[](std::string_view u, std::string_view p) { return u == "bob" && p == "pw"; }}};
+  so.subauth = {UserPassAuth::server{
+      [](std::string_view u, std::string_view p) { return u == "bob" && p == "pw"; }}};
   auto options = ssl_only(so);
   options.handler = [&](const request_context& rc) -> asio::awaitable<decision> {
     identity = rc.identity;
@@ -177,7 +183,8 @@ TEST_CASE("certificate checks: wrong CA, expired, host name mismatch, pin") {
     const char* expected;
   };
   for (auto v : {variant{"stranger", "unable to get local issuer certificate"},
-                 variant{"expired", "certificate has expired"}, variant{"wrong-name", "Hostname mismatch"}}) {
+                 variant{"expired", "certificate has expired"},
+                 variant{"wrong-name", "Hostname mismatch"}}) {
     INFO(std::string(v.cert));
     SslAuth::server_options so;
     so.cert_file = certs().cert(v.cert);
@@ -197,7 +204,8 @@ TEST_CASE("certificate checks: wrong CA, expired, host name mismatch, pin") {
   pinned.pin_sha256 = certs().sha256("server");
   CHECK_FALSE(connect_error(ctx, proxy.port(), ssl_client(pinned), where));
   pinned.pin_sha256 = certs().sha256("stranger");
-  CHECK(connect_error(ctx, proxy.port(), ssl_client(pinned), where) == errc::certificate_pin_mismatch);
+  CHECK(connect_error(ctx, proxy.port(), ssl_client(pinned), where) ==
+        errc::certificate_pin_mismatch);
   // Verification off, only by explicit choice: a stranger's certificate is then accepted.
   SslAuth::server_options stranger;
   stranger.cert_file = certs().cert("stranger");
@@ -232,22 +240,27 @@ TEST_CASE("no downgrade: a server that requires SSL and a client that requires S
   const address where(target.endpoint());
   // The server offers only SSL: a client without it gets X'FF'.
   test::proxy ssl_proxy(ctx, ssl_only());
-  CHECK(connect_error(ctx, ssl_proxy.port(), client_options{}, where) == errc::no_acceptable_methods);
+  CHECK(connect_error(ctx, ssl_proxy.port(), client_options{}, where) ==
+        errc::no_acceptable_methods);
   // The client offers only SSL: a no-auth server has nothing to select.
   test::proxy plain_proxy(ctx);
   CHECK(connect_error(ctx, plain_proxy.port(), ssl_client(), where) == errc::no_acceptable_methods);
   // A server selecting no-auth anyway is refused by the client.
   tcp::acceptor liar(ctx, {asio::ip::address_v4::loopback(), 0});
-  asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
-    auto s = co_await liar.async_accept(asio::use_awaitable);
-    std::array<std::uint8_t, 3> greeting;
-    co_await asio::async_read(s, asio::buffer(greeting), asio::use_awaitable);
-    const std::array<std::uint8_t, 2> select{0x05, 0x00};
-    co_await asio::async_write(s, asio::buffer(select), asio::use_awaitable);
-    std::array<std::uint8_t, 1> rest;
-    co_await s.async_read_some(asio::buffer(rest), detail::use_tuple);
-  }, asio::detached);
-  CHECK(connect_error(ctx, liar.local_endpoint().port(), ssl_client(), where) == errc::unoffered_method);
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto s = co_await liar.async_accept(asio::use_awaitable);
+        std::array<std::uint8_t, 3> greeting;
+        co_await asio::async_read(s, asio::buffer(greeting), asio::use_awaitable);
+        const std::array<std::uint8_t, 2> select{0x05, 0x00};
+        co_await asio::async_write(s, asio::buffer(select), asio::use_awaitable);
+        std::array<std::uint8_t, 1> rest;
+        co_await s.async_read_some(asio::buffer(rest), detail::use_tuple);
+      },
+      asio::detached);
+  CHECK(connect_error(ctx, liar.local_endpoint().port(), ssl_client(), where) ==
+        errc::unoffered_method);
 }
 
 TEST_CASE("the method code: X'86' by default, X'06' as a configured alias on both sides") {
@@ -301,7 +314,8 @@ session_record after_raw_bytes(const std::vector<std::uint8_t>& raw, bool close_
 }  // namespace
 
 TEST_CASE("the server refuses: TLS garbage in a STATE 03 frame, an unknown STATE, no STATE 04") {
-  const auto garbage = after_raw_bytes({0x01, 0x03, 0x00, 0x08, 0x17, 0x03, 0x03, 0x00, 0x03, 0xde, 0xad, 0xbf});
+  const auto garbage =
+      after_raw_bytes({0x01, 0x03, 0x00, 0x08, 0x17, 0x03, 0x03, 0x00, 0x03, 0xde, 0xad, 0xbf});
   MESSAGE("garbage: " << garbage.error.message());
   CHECK(std::string(garbage.error.category().name()) == "tls");
 
@@ -369,7 +383,8 @@ TEST_CASE("UDP under the SSL method: with UDP-Naked plain datagrams; without it 
     co_await s.async_connect(proxy.endpoint(), asio::use_awaitable);
     auto opts = ssl_client();
     opts.proxy_host = "localhost";
-    auto [e, stream, rep] = co_await detail::request_through(std::move(s), command::udp_associate, address{}, opts);
+    auto [e, stream, rep] =
+        co_await detail::request_through(std::move(s), command::udp_associate, address{}, opts);
     co_return e;
   }());
   CHECK(refused == errc::command_not_supported);
@@ -379,10 +394,11 @@ TEST_CASE("UDP under the SSL method: with UDP-Naked plain datagrams; without it 
   no_udp.udp_naked = false;
   test::proxy strict(ctx, ssl_only(no_udp));
   socks5::client asks(ctx.get_executor(), "localhost", strict.port(), ssl_client(naked));
-  auto [strict_ec, none] = test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, association>> {
-    auto r = co_await asks.async_udp_associate(detail::use_tuple);
-    co_return r;
-  }());
+  auto [strict_ec, none] =
+      test::run(ctx, [&]() -> asio::awaitable<std::tuple<std::error_code, association>> {
+        auto r = co_await asks.async_udp_associate(detail::use_tuple);
+        co_return r;
+      }());
   CHECK(strict_ec == errc::udp_unavailable);
 }
 

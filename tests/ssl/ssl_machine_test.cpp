@@ -47,7 +47,8 @@ struct frame {
 // Every frame in a side's writes, in order.
 std::vector<frame> frames_of(const std::vector<bytes>& writes) {
   bytes all;
-  for (const auto& w : writes) all.insert(all.end(), w.begin(), w.end());
+  for (const auto& w : writes)
+    all.insert(all.end(), w.begin(), w.end());
   std::vector<frame> out;
   for (std::size_t at = 0; at + 4 <= all.size();) {
     const std::size_t length = (all[at + 2] << 8) | all[at + 3];
@@ -59,7 +60,8 @@ std::vector<frame> frames_of(const std::vector<bytes>& writes) {
 
 std::vector<std::uint8_t> states(const std::vector<frame>& frames) {
   std::vector<std::uint8_t> out;
-  for (const auto& f : frames) out.push_back(f.state);
+  for (const auto& f : frames)
+    out.push_back(f.state);
   return out;
 }
 
@@ -67,7 +69,8 @@ std::vector<std::uint8_t> states(const std::vector<frame>& frames) {
 
 TEST_CASE("option message codec: LEN OPTIONS, exact bytes") {
   wire::ssl_options_buffer out;
-  REQUIRE_FALSE(wire::encode(wire::ssl_options{{wire::ssl_option::subauthentication, wire::ssl_option::udp_naked}}, out));
+  REQUIRE_FALSE(wire::encode(
+      wire::ssl_options{{wire::ssl_option::subauthentication, wire::ssl_option::udp_naked}}, out));
   CHECK(test::to_bytes(out) == b({0x02, 0x01, 0x10}));
   REQUIRE_FALSE(wire::encode(wire::ssl_options{}, out));
   CHECK(test::to_bytes(out) == b({0x00}));  // no options
@@ -79,7 +82,8 @@ TEST_CASE("option message codec: LEN OPTIONS, exact bytes") {
   CHECK(r.value.options.size() == 3);  // the unknown 7F is carried, not interpreted
   CHECK(wire::parse_ssl_options(b({0x02, 0x01})).size == 3);
   CHECK(wire::parse_ssl_options(b({})).size == 1);
-  CHECK(wire::encode(wire::ssl_options{std::vector<wire::byte>(256, 1)}, out) == errc::bad_ssl_options);
+  CHECK(wire::encode(wire::ssl_options{std::vector<wire::byte>(256, 1)}, out) ==
+        errc::bad_ssl_options);
 }
 
 TEST_CASE("frame headers: VER 01 with STATE 01 handshake, 02 options, 03 data, 04 closing") {
@@ -103,8 +107,10 @@ TEST_CASE("machines: TLS in STATE 01, options in STATE 02, then a working protec
   const auto from_client = frames_of(t.client_sent);
   const auto from_server = frames_of(t.server_sent);
   REQUIRE_FALSE(from_client.empty());
-  for (const auto& f : from_client) CHECK(f.ver == 0x01);
-  for (const auto& f : from_server) CHECK(f.ver == 0x01);
+  for (const auto& f : from_client)
+    CHECK(f.ver == 0x01);
+  for (const auto& f : from_server)
+    CHECK(f.ver == 0x01);
   // The ClientHello opens the exchange: a TLS handshake record (content type 22) in STATE 01.
   CHECK(t.client_sent[0][1] == 0x01);
   CHECK(t.client_sent[0][4] == 0x16);
@@ -136,7 +142,8 @@ TEST_CASE("machines: TLS in STATE 01, options in STATE 02, then a working protec
   REQUIRE(closing.size() > 4);
   CHECK(bytes(closing.begin(), closing.begin() + 2) == b({0x01, 0x04}));
   plain.clear();
-  CHECK(sp->unwrap(wire::frame_type::ssl_closing, wire::bytes_view(closing).subspan(4), plain) == asio::error::eof);
+  CHECK(sp->unwrap(wire::frame_type::ssl_closing, wire::bytes_view(closing).subspan(4), plain) ==
+        asio::error::eof);
   CHECK(sp->end_of_stream() == asio::error::eof);
   CHECK(cp->end_of_stream() == errc::missing_close_notify);  // the server has not closed yet
 }
@@ -180,9 +187,11 @@ TEST_CASE("machines: subauthentication with username/password inside TLS") {
   CHECK(server.identity() == "alice");
   // Nothing of the exchange is readable on the wire: no user name, no password.
   bytes wire_bytes;
-  for (const auto& w : t.client_sent) wire_bytes.insert(wire_bytes.end(), w.begin(), w.end());
+  for (const auto& w : t.client_sent)
+    wire_bytes.insert(wire_bytes.end(), w.begin(), w.end());
   const std::string secret = "wonderland";
-  CHECK(std::search(wire_bytes.begin(), wire_bytes.end(), secret.begin(), secret.end()) == wire_bytes.end());
+  CHECK(std::search(wire_bytes.begin(), wire_bytes.end(), secret.begin(), secret.end()) ==
+        wire_bytes.end());
 
   SslAuth::client_options wrong;
   wrong.subauth = {UserPassAuth::client{"alice", "guess"}};

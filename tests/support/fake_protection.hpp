@@ -10,7 +10,9 @@
 namespace test {
 
 // Reported by fake_protection for a body whose checksum does not match.
-inline std::error_code bad_checksum() { return std::make_error_code(std::errc::bad_message); }
+inline std::error_code bad_checksum() {
+  return std::make_error_code(std::errc::bad_message);
+}
 
 class fake_protection {
  public:

@@ -29,26 +29,36 @@ class kdc_realm {
                             "\tmax_retries = 1\n"
                             "[realms]\n"
                             "\tTEST.SOCKS = {\n"
-                            "\t\tkdc = 127.0.0.1:" + std::to_string(port_) + "\n"
-                            "\t}\n"
-                            "[domain_realm]\n"
-                            "\tlocalhost = TEST.SOCKS\n"
-                            "[kdc]\n"
-                            "\tdatabase = {\n"
-                            "\t\tdbname = " + d + "/heimdal\n"
-                            "\t\tmkey_file = " + d + "/m-key\n"
-                            "\t}\n"
-                            "\tports = " + std::to_string(port_) + "\n"
-                            "\taddresses = 127.0.0.1\n"
-                            "[logging]\n"
-                            "\tkdc = FILE:" + d + "/kdc.log\n");
+                            "\t\tkdc = 127.0.0.1:" +
+                                std::to_string(port_) +
+                                "\n"
+                                "\t}\n"
+                                "[domain_realm]\n"
+                                "\tlocalhost = TEST.SOCKS\n"
+                                "[kdc]\n"
+                                "\tdatabase = {\n"
+                                "\t\tdbname = " +
+                                d +
+                                "/heimdal\n"
+                                "\t\tmkey_file = " +
+                                d +
+                                "/m-key\n"
+                                "\t}\n"
+                                "\tports = " +
+                                std::to_string(port_) +
+                                "\n"
+                                "\taddresses = 127.0.0.1\n"
+                                "[logging]\n"
+                                "\tkdc = FILE:" +
+                                d + "/kdc.log\n");
     // Every GSS-API and krb5 call of this process, and every child, uses this realm.
     ::setenv("KRB5_CONFIG", krb5_conf_.c_str(), 1);
     ::setenv("KRB5CCNAME", ("FILE:" + (dir_ / "default.cc")).c_str(), 1);
     ::unsetenv("KRB5_KTNAME");
 
     must({"kstash", "--random-key", "--key-file=" + (dir_ / "m-key")});
-    must(kadmin({"init", "--realm-max-ticket-life=unlimited", "--realm-max-renewable-life=unlimited", test_realm}));
+    must(kadmin({"init", "--realm-max-ticket-life=unlimited",
+                 "--realm-max-renewable-life=unlimited", test_realm}));
     add_principal("rcmd/localhost");
     add_principal("alice");
     add_principal("bob");
@@ -80,8 +90,8 @@ class kdc_realm {
   }
 
   // A fresh ticket for `principal` in a ccache of its own; returns "FILE:<path>".
-  std::string kinit(const std::string& principal, const std::string& keytab, const std::string& file,
-                    const std::string& lifetime = "") {
+  std::string kinit(const std::string& principal, const std::string& keytab,
+                    const std::string& file, const std::string& lifetime = "") {
     const std::string ccache = "FILE:" + (dir_ / file);
     std::vector<std::string> argv{"kinit", "-c", ccache, "-k", "-t", keytab};
     if (!lifetime.empty()) argv.push_back("--lifetime=" + lifetime);

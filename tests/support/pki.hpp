@@ -28,7 +28,9 @@ class pki {
   // SHA-256 of a certificate's DER, in hex: what a pin names.
   std::string sha256(const std::string& name) const {
     auto [status, out] = run_command(
-        {"sh", "-c", "openssl x509 -in '" + cert(name) + "' -outform DER | openssl dgst -sha256 -r"}, dir_);
+        {"sh", "-c",
+         "openssl x509 -in '" + cert(name) + "' -outform DER | openssl dgst -sha256 -r"},
+        dir_);
     if (status != 0) throw std::runtime_error("openssl dgst failed: " + out);
     return out.substr(0, 64);
   }
@@ -42,19 +44,19 @@ class pki {
   }
 
   void make_ca(const std::string& name, const std::string& cn) {
-    must({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout",
-          key(name), "-out", cert(name), "-days", "2", "-subj", "/CN=" + cn});
+    must({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+          "-nodes", "-keyout", key(name), "-out", cert(name), "-days", "2", "-subj", "/CN=" + cn});
   }
 
   // `days` -1 makes a certificate that expired before it was issued.
-  void make_cert(const std::string& name, const std::string& ca, const std::string& cn, const std::string& san,
-                 const std::string& days) {
+  void make_cert(const std::string& name, const std::string& ca, const std::string& cn,
+                 const std::string& san, const std::string& days) {
     const auto csr = dir_ / (name + ".csr");
     const auto ext = dir_.write(name + ".ext", "subjectAltName=" + san + "\n");
-    must({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", key(name),
-          "-out", csr, "-subj", "/CN=" + cn + "/O=cosocks tests"});
-    must({"openssl", "x509", "-req", "-in", csr, "-CA", cert(ca), "-CAkey", key(ca), "-CAcreateserial", "-out",
-          cert(name), "-days", days, "-extfile", ext});
+    must({"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+          "-keyout", key(name), "-out", csr, "-subj", "/CN=" + cn + "/O=cosocks tests"});
+    must({"openssl", "x509", "-req", "-in", csr, "-CA", cert(ca), "-CAkey", key(ca),
+          "-CAcreateserial", "-out", cert(name), "-days", days, "-extfile", ext});
   }
 
   temp_dir dir_;

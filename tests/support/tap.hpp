@@ -46,7 +46,8 @@ class tap {
         to.shutdown(asio::socket_base::shutdown_send, ignored);
         co_return;
       }
-      auto [wec, w] = co_await asio::async_write(to, asio::buffer(buf.data(), n), socks5::detail::use_tuple);
+      auto [wec, w] =
+          co_await asio::async_write(to, asio::buffer(buf.data(), n), socks5::detail::use_tuple);
       if (wec) co_return;
     }
   }

@@ -13,7 +13,8 @@ namespace test {
 
 class udp_echo {
  public:
-  explicit udp_echo(asio::io_context& ctx, asio::ip::address addr = asio::ip::address_v4::loopback())
+  explicit udp_echo(asio::io_context& ctx,
+                    asio::ip::address addr = asio::ip::address_v4::loopback())
       : state_(std::make_shared<state>(ctx, addr)) {
     asio::co_spawn(ctx, run(state_), asio::detached);
   }
@@ -37,11 +38,13 @@ class udp_echo {
     std::vector<char> buf(65536);
     for (;;) {
       asio::ip::udp::endpoint from;
-      auto [ec, n] = co_await st->socket.async_receive_from(asio::buffer(buf), from, socks5::detail::use_tuple);
+      auto [ec, n] = co_await st->socket.async_receive_from(asio::buffer(buf), from,
+                                                            socks5::detail::use_tuple);
       if (ec) co_return;
       ++st->received;
       st->last_sender = from;
-      auto [sec, sent] = co_await st->socket.async_send_to(asio::buffer(buf.data(), n), from, socks5::detail::use_tuple);
+      auto [sec, sent] = co_await st->socket.async_send_to(asio::buffer(buf.data(), n), from,
+                                                           socks5::detail::use_tuple);
       (void)sec;
     }
   }

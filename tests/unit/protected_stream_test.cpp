@@ -22,13 +22,15 @@ namespace {
 
 bytes pattern(std::size_t n, unsigned seed = 1) {
   bytes out(n);
-  for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<std::uint8_t>((i * 131 + seed * 7) % 251);
+  for (std::size_t i = 0; i < n; ++i)
+    out[i] = static_cast<std::uint8_t>((i * 131 + seed * 7) % 251);
   return out;
 }
 
 bytes concat(std::initializer_list<bytes> parts) {
   bytes out;
-  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  for (const auto& p : parts)
+    out.insert(out.end(), p.begin(), p.end());
   return out;
 }
 
@@ -92,14 +94,14 @@ TEST_CASE("reassembly: one-octet reads, random splits, many frames in one read")
   const bytes a = pattern(300, 1), b = pattern(1, 2), c = pattern(999, 3);
   const bytes wire = concat({test::fake_frame(a), test::fake_frame(b), test::fake_frame(c)});
   const bytes expected = concat({a, b, c});
-  for (std::size_t limit : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5}, std::size_t{7},
-                            std::size_t{300}, std::size_t{1 << 20}}) {
+  for (std::size_t limit : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{5},
+                            std::size_t{7}, std::size_t{300}, std::size_t{1 << 20}}) {
     INFO("read limit " << limit);
     auto r = feed(wire, limit);
     CHECK(r.error == asio::error::eof);
     CHECK(r.data == expected);
-    if (limit == 1) CHECK(r.reads >= wire.size());   // really one octet at a time
-    if (limit == (1 << 20)) CHECK(r.reads <= 3);      // all frames from one read
+    if (limit == 1) CHECK(r.reads >= wire.size());  // really one octet at a time
+    if (limit == (1 << 20)) CHECK(r.reads <= 3);    // all frames from one read
   }
 }
 
@@ -229,8 +231,11 @@ TEST_CASE("socks5::stream with a run-time protection: relay and closing frames")
   struct boxed final : socks5::protection {
     test::fake_protection p{64};
     std::size_t max_plaintext_size() const noexcept override { return p.max_plaintext_size(); }
-    std::error_code wrap(wire::bytes_view in, std::vector<wire::byte>& out) override { return p.wrap(in, out); }
-    std::error_code unwrap(wire::byte t, wire::bytes_view in, std::vector<wire::byte>& out) override {
+    std::error_code wrap(wire::bytes_view in, std::vector<wire::byte>& out) override {
+      return p.wrap(in, out);
+    }
+    std::error_code unwrap(wire::byte t, wire::bytes_view in,
+                           std::vector<wire::byte>& out) override {
       return p.unwrap(t, in, out);
     }
     std::error_code close(std::vector<wire::byte>& frames) override {

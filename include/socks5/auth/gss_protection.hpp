@@ -24,13 +24,16 @@ class GssProtection final : public protection {
   std::size_t max_plaintext_size() const noexcept override { return max_plaintext_; }
   std::error_code wrap(wire::bytes_view plain, std::vector<wire::byte>& body) override;
   // Only MTYP 03 frames; conf_state must match the level; replays and reordering are errors.
-  std::error_code unwrap(wire::byte type, wire::bytes_view body, std::vector<wire::byte>& plain) override;
+  std::error_code unwrap(wire::byte type, wire::bytes_view body,
+                         std::vector<wire::byte>& plain) override;
 
   // UDP: every datagram is 01 03 LEN gss_wrap(datagram) with this context (Dante's layout).
   udp_mode udp() const noexcept override { return udp_mode::wrapped; }
-  std::error_code wrap_datagram(wire::bytes_view datagram, std::vector<wire::byte>& packet) override;
+  std::error_code wrap_datagram(wire::bytes_view datagram,
+                                std::vector<wire::byte>& packet) override;
   // Datagrams are lost and reordered: gaps and late ones pass, only duplicates (replays) fail.
-  std::error_code unwrap_datagram(wire::bytes_view packet, std::vector<wire::byte>& datagram) override;
+  std::error_code unwrap_datagram(wire::bytes_view packet,
+                                  std::vector<wire::byte>& datagram) override;
 
   gss_level level() const noexcept { return level_; }
 
@@ -40,7 +43,8 @@ class GssProtection final : public protection {
   gss_selective_policy selective_;
   std::size_t max_plaintext_ = 0;
 
-  std::error_code unwrap_token(wire::bytes_view token, std::vector<wire::byte>& plain, bool datagram);
+  std::error_code unwrap_token(wire::bytes_view token, std::vector<wire::byte>& plain,
+                               bool datagram);
 };
 
 }  // namespace socks5

@@ -14,7 +14,12 @@ namespace socks5 {
 
 // RFC 1961 section 4 protection levels. Level 0 (no encapsulation after authentication) is
 // outside the RFC; some peers use it, so it exists here only when asked for by name.
-enum class gss_level : std::uint8_t { clear = 0, integrity = 1, confidentiality = 2, selective = 3 };
+enum class gss_level : std::uint8_t {
+  clear = 0,
+  integrity = 1,
+  confidentiality = 2,
+  selective = 3
+};
 
 // For level 3: whether this outgoing message gets confidentiality as well as integrity.
 using gss_selective_policy = std::function<bool(wire::bytes_view plaintext)>;
@@ -62,8 +67,8 @@ struct GssapiAuth {
     // The level to answer for a requested one. By default the requested level when accepted,
     // otherwise the strongest accepted level (the client then decides whether to go on).
     std::function<gss_level(gss_level requested)> answer;
-    bool allow_clear = false;  // accept level 0: no protection after authentication
-    bool nec = false;          // the level octet comes and goes raw
+    bool allow_clear = false;        // accept level 0: no protection after authentication
+    bool nec = false;                // the level octet comes and goes raw
     gss_selective_policy selective;  // needed when gss_level::selective is accepted
   };
 

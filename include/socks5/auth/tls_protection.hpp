@@ -23,7 +23,8 @@ class TlsProtection final : public protection {
   std::error_code wrap(wire::bytes_view plain, std::vector<wire::byte>& body) override;
   // STATE 03 and 04 frames; a STATE going backwards or an unknown one is errc::bad_state. The
   // peer's close_notify ends the stream (asio::error::eof).
-  std::error_code unwrap(wire::byte type, wire::bytes_view body, std::vector<wire::byte>& plain) override;
+  std::error_code unwrap(wire::byte type, wire::bytes_view body,
+                         std::vector<wire::byte>& plain) override;
   // close_notify, in STATE 04 frames.
   std::error_code close(std::vector<wire::byte>& frames) override;
   // Without the peer's close_notify the stream was cut short: errc::missing_close_notify.
@@ -31,7 +32,9 @@ class TlsProtection final : public protection {
 
   bool udp_naked() const noexcept { return udp_naked_; }
   // UDP only with UDP-Naked, and then unprotected.
-  udp_mode udp() const noexcept override { return udp_naked_ ? udp_mode::plain : udp_mode::unavailable; }
+  udp_mode udp() const noexcept override {
+    return udp_naked_ ? udp_mode::plain : udp_mode::unavailable;
+  }
   // The negotiated suite and version, e.g. "TLS_AES_128_GCM_SHA256", "TLSv1.3".
   std::string cipher() const;
   std::string version() const;

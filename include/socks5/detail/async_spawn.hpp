@@ -41,20 +41,22 @@ auto async_spawn(Executor ex, asio::awaitable<std::tuple<std::error_code, T>> op
         if constexpr (std::is_default_constructible_v<result>) {
           asio::co_spawn(ex, std::move(op),
                          asio::bind_cancellation_slot(
-                             slot, asio::bind_executor(handler_ex, [h = std::move(handler)](std::exception_ptr e,
-                                                                                            result r) mutable {
-                               if (e) std::rethrow_exception(e);
-                               std::apply(std::move(h), std::move(r));
-                             })));
+                             slot, asio::bind_executor(
+                                       handler_ex, [h = std::move(handler)](std::exception_ptr e,
+                                                                            result r) mutable {
+                                         if (e) std::rethrow_exception(e);
+                                         std::apply(std::move(h), std::move(r));
+                                       })));
         } else {
-          asio::co_spawn(ex, as_optional(std::move(op)),
-                         asio::bind_cancellation_slot(
-                             slot, asio::bind_executor(handler_ex, [h = std::move(handler)](
-                                                                       std::exception_ptr e,
-                                                                       std::optional<result> r) mutable {
-                               if (e) std::rethrow_exception(e);
-                               std::apply(std::move(h), std::move(*r));
-                             })));
+          asio::co_spawn(
+              ex, as_optional(std::move(op)),
+              asio::bind_cancellation_slot(
+                  slot, asio::bind_executor(
+                            handler_ex, [h = std::move(handler)](std::exception_ptr e,
+                                                                 std::optional<result> r) mutable {
+                              if (e) std::rethrow_exception(e);
+                              std::apply(std::move(h), std::move(*r));
+                            })));
         }
       },
       token, std::move(op));
