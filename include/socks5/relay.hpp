@@ -1,5 +1,6 @@
 // Bidirectional relay between two AsyncStreams with half-close and backpressure: each direction
-// holds at most one buffer, and reads again only once that buffer has been written out.
+// holds at most one buffer, only while data is in flight, and reads again only once that buffer
+// has been written out.
 #pragma once
 
 #include <chrono>
@@ -7,15 +8,20 @@
 #include <functional>
 #include <memory>
 #include <system_error>
+#include <type_traits>
 
 #include <asio/awaitable.hpp>
 #include <asio/basic_stream_socket.hpp>
 #include <asio/buffer.hpp>
 #include <asio/error.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
 #include <asio/write.hpp>
 
 #include "socks5/auth/driver.hpp"
+#include "socks5/buffer_pool.hpp"
+#include "socks5/pipe_pool.hpp"
 #include "socks5/stream.hpp"
 
 namespace socks5 {
@@ -70,22 +76,91 @@ struct relay_counters {
 };
 
 struct relay_options {
+  // Per direction, and only while data is in flight: a direction that has nothing to read
+  // gives its buffer back (to `buffers` when set, which also spares the allocation).
   std::size_t buffer_size = 64 * 1024;
+  buffer_pool* buffers = nullptr;
+  // Linux, two plain TCP sockets: move the data through a pipe with splice(2) instead of
+  // copying it through user space, with pipes from `pipes` (required for it).
+  bool splice = false;
+  pipe_pool* pipes = nullptr;
 };
 
 namespace detail {
 
+// The socket to wait on for readability before taking a buffer, when there is one: a plain
+// socket has nothing buffered above the kernel; a protected stream may have.
+template <class Protocol, class Executor>
+asio::basic_stream_socket<Protocol, Executor>* plain_socket(
+    asio::basic_stream_socket<Protocol, Executor>& s) {
+  return &s;
+}
+
+template <class NextLayer>
+auto plain_socket(stream<NextLayer>& s) -> decltype(plain_socket(s.next_layer())) {
+  if (s.protected_stream()) return nullptr;
+  return plain_socket(s.next_layer());
+}
+
+template <class Other>
+std::nullptr_t plain_socket(Other&) {
+  return nullptr;
+}
+
+// Relays between two plain TCP sockets with completion handlers rather than coroutines (no
+// frame, buffer or pipe held while idle; splice(2) on Linux when asked); calls `done` once with
+// the outcome. Compiled in the library.
+void start_socket_relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
+                        relay_counters& counters, const relay_options& options,
+                        std::function<void(std::error_code)> done);
+
+// Takes a buffer once `from` has something to say, and gives it back when it falls silent.
+template <class From>
+asio::awaitable<std::error_code> wait_for_data(From& from, buffer_pool::lease& buffer,
+                                               const relay_options& options) {
+  auto socket = plain_socket(from);
+  if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+    if (socket) {
+      auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
+      if (ec) co_return ec;
+    }
+  }
+  if (!buffer)
+    buffer = options.buffers ? options.buffers->acquire()
+                             : buffer_pool::lease::standalone(options.buffer_size);
+  co_return std::error_code{};
+}
+
+// Whether `from` has fallen silent, so that its buffer can go back.
+template <class From>
+bool drained(From& from) {
+  auto socket = plain_socket(from);
+  if constexpr (std::is_same_v<decltype(socket), std::nullptr_t>) {
+    return false;
+  } else {
+    if (!socket) return false;
+    std::error_code ec;
+    return socket->available(ec) == 0 && !ec;
+  }
+}
+
 // Copies `from` to `to` until end of stream (then half-closes `to`) or an error (then closes
 // both, which also ends the other direction).
 template <class From, class To, class Close>
-asio::awaitable<std::error_code> pump(From& from, To& to, std::size_t buffer_size,
+asio::awaitable<std::error_code> pump(From& from, To& to, relay_options options,
                                       std::uint64_t& counter, relay_counters& counters,
                                       Close close_both) {
-  auto buffer = std::make_unique<char[]>(buffer_size);
+  buffer_pool::lease buffer;
   for (;;) {
-    auto [read_ec, n] =
-        co_await from.async_read_some(asio::buffer(buffer.get(), buffer_size), use_tuple);
+    if (!buffer) {
+      if (auto ec = co_await wait_for_data(from, buffer, options)) {
+        close_both();
+        co_return ec;
+      }
+    }
+    auto [read_ec, n] = co_await from.async_read_some(buffer.buffer(), use_tuple);
     if (read_ec == asio::error::eof) {
+      buffer.reset();
       co_await async_shutdown_send(to);
       co_return std::error_code{};
     }
@@ -95,13 +170,14 @@ asio::awaitable<std::error_code> pump(From& from, To& to, std::size_t buffer_siz
     }
     counters.last_activity = std::chrono::steady_clock::now();
     auto [write_ec, written] =
-        co_await asio::async_write(to, asio::buffer(buffer.get(), n), use_tuple);
+        co_await asio::async_write(to, asio::buffer(buffer.data(), n), use_tuple);
     if (write_ec) {
       close_both();
       co_return write_ec;
     }
     counter += written;
     counters.last_activity = std::chrono::steady_clock::now();
+    if (drained(from)) buffer.reset();
   }
 }
 
@@ -112,6 +188,23 @@ asio::awaitable<std::error_code> pump(From& from, To& to, std::size_t buffer_siz
 template <class A, class B>
 asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters,
                                        relay_options options = {}) {
+  if constexpr (std::is_same_v<decltype(detail::plain_socket(a)), asio::ip::tcp::socket*> &&
+                std::is_same_v<decltype(detail::plain_socket(b)), asio::ip::tcp::socket*>) {
+    auto* x = detail::plain_socket(a);
+    auto* y = detail::plain_socket(b);
+    if (x && y) {
+      auto [ec] = co_await asio::async_initiate<decltype(detail::use_tuple), void(std::error_code)>(
+          [x, y, &counters, &options](auto handler) {
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            auto ex = asio::get_associated_executor(*shared, x->get_executor());
+            detail::start_socket_relay(*x, *y, counters, options, [shared, ex](std::error_code e) {
+              asio::post(ex, [shared, e] { (*shared)(e); });
+            });
+          },
+          detail::use_tuple);
+      co_return ec;
+    }
+  }
   using namespace asio::experimental::awaitable_operators;
   bool closed = false;
   auto close_both = [&] {
@@ -120,9 +213,8 @@ asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters,
     close_stream(a);
     close_stream(b);
   };
-  auto [up, down] =
-      co_await (detail::pump(a, b, options.buffer_size, counters.a_to_b, counters, close_both) &&
-                detail::pump(b, a, options.buffer_size, counters.b_to_a, counters, close_both));
+  auto [up, down] = co_await (detail::pump(a, b, options, counters.a_to_b, counters, close_both) &&
+                              detail::pump(b, a, options, counters.b_to_a, counters, close_both));
   // An error in one direction aborts the other: report the cause, not the abort.
   if (up && up != asio::error::operation_aborted) co_return up;
   if (down && down != asio::error::operation_aborted) co_return down;

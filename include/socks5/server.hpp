@@ -113,8 +113,12 @@ struct server_options {
   std::chrono::milliseconds idle_timeout = std::chrono::hours(1);
   // Sessions beyond this are closed as soon as they are accepted; zero means no limit.
   std::size_t max_connections = 16384;
-  // Per direction; bounds what a slow reader can make the server hold.
+  // Per direction, held only while data is in flight; bounds what a slow reader can make the
+  // server hold.
   std::size_t relay_buffer_size = 64 * 1024;
+  // Unprotected sessions on Linux: relay through a pipe with splice(2), without copying the
+  // data through user space.
+  bool relay_splice = true;
 
   // BIND: serve it at all; the address to listen on, facing the peer (default: the address
   // the client connected to); accept only the peer the request names, when it names one; how

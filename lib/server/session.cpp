@@ -32,7 +32,13 @@ asio::awaitable<void> session::run() {
   handshake_deadline_ = started_ + server_->options.handshake_timeout;
   arm_watchdog(handshake_deadline_);
 
-  std::error_code ec = co_await serve();
+  const std::error_code ec = co_await serve();
+  // A plain relay runs on without this coroutine, and finishes the session itself.
+  if (relay_) co_return;
+  finish(ec);
+}
+
+void session::finish(std::error_code ec) {
   if (forced_end_) ec = forced_end_;
 
   stage_ = stage::done;
@@ -190,6 +196,15 @@ asio::awaitable<std::error_code> session::relay_upstream() {
   enter_relay_stage();
   relay_options options;
   options.buffer_size = server_->options.relay_buffer_size;
+  options.buffers = &server_->relay_buffers;
+  options.splice = server_->options.relay_splice;
+  options.pipes = &server_->relay_pipes;
+  if (!client_.protected_stream() && !upstream_->protected_stream()) {
+    // Handed to completion handlers: an idle session then holds no coroutine frame at all.
+    relay_.emplace(client_.next_layer(), upstream_->next_layer(), counters_, options);
+    relay_->start([self = shared_from_this()](std::error_code ec) { self->finish(ec); });
+    co_return std::error_code{};
+  }
   const std::error_code relay_ec = co_await relay(client_, *upstream_, counters_, options);
   co_return relay_ec;
 }

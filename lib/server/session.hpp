@@ -6,6 +6,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 
+#include "../relay/socket_relay.hpp"
 #include "socks5/relay.hpp"
 #include "state.hpp"
 #include "udp_association.hpp"
@@ -32,7 +33,10 @@ class session : public std::enable_shared_from_this<session> {
   asio::awaitable<std::error_code> serve_bind(const address& expected_peer);  // session_bind.cpp
   asio::awaitable<std::error_code> serve_udp(const address& client_hint);     // session_udp.cpp
   // After the success reply: relay between the client and upstream_ until both ends close.
+  // Unprotected, the relay is started and runs on after this returns (relay_ is set).
   asio::awaitable<std::error_code> relay_upstream();
+  // The session's end: the record, the accounting, the hook.
+  void finish(std::error_code ec);
   // Until the client sends anything or its connection ends (BIND waits, UDP associations).
   asio::awaitable<std::error_code> watch_client();
   void enter_relay_stage();
@@ -58,6 +62,7 @@ class session : public std::enable_shared_from_this<session> {
   std::chrono::steady_clock::time_point deadline_;
   std::error_code forced_end_;  // set when a timer or stop() ended the session
   relay_counters counters_;
+  std::optional<detail::socket_relay> relay_;
   session_record record_;
   request_context context_;
 };

@@ -10,6 +10,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include "socks5/buffer_pool.hpp"
+#include "socks5/pipe_pool.hpp"
 #include "socks5/server.hpp"
 
 namespace socks5 {
@@ -21,6 +23,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
       : ex(std::move(executor)),
         strand(asio::make_strand(ex)),
         options(std::move(opts)),
+        relay_buffers(options.relay_buffer_size),
         grace_timer(strand) {}
 
   void start_accepting(asio::ip::tcp::acceptor& acceptor);
@@ -34,6 +37,9 @@ struct server::state : std::enable_shared_from_this<server::state> {
   asio::any_io_executor ex;
   asio::strand<asio::any_io_executor> strand;  // listeners and the grace timer live here
   const server_options options;
+  // Shared by every session's relay: lent out only while data is in flight.
+  buffer_pool relay_buffers;
+  pipe_pool relay_pipes;
 
   std::mutex mutex;  // guards everything below that is not atomic
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;

@@ -82,16 +82,22 @@ TEST_CASE("IPv6: proxy on ::1, target on ::1") {
 }
 
 TEST_CASE("10 MiB both ways through the relay, checked by SHA-256") {
-  asio::io_context ctx;
-  test::echo_server target(ctx);
-  test::proxy proxy(ctx);
-  auto [ec, s] = test::run(ctx, connect(proxy.client(ctx), address(target.endpoint())));
-  REQUIRE_FALSE(ec);
-  const auto data = test::random_payload(10 * 1024 * 1024, 42);
-  auto got = test::run(ctx, test::echo_round_trip(s, data));
-  CHECK_FALSE(got.error);
-  CHECK(got.size == data.size());
-  CHECK(got.hash == test::sha256(data));
+  // Both ways of moving the data: splice(2) through a pipe, and a buffer lent while in flight.
+  for (const bool splice : {true, false}) {
+    INFO("splice " << splice);
+    asio::io_context ctx;
+    test::echo_server target(ctx);
+    server_options options;
+    options.relay_splice = splice;
+    test::proxy proxy(ctx, options);
+    auto connected = test::run(ctx, connect(proxy.client(ctx), address(target.endpoint())));
+    REQUIRE_FALSE(std::get<0>(connected));
+    const auto data = test::random_payload(10 * 1024 * 1024, 42);
+    auto got = test::run(ctx, test::echo_round_trip(std::get<1>(connected), data));
+    CHECK_FALSE(got.error);
+    CHECK(got.size == data.size());
+    CHECK(got.hash == test::sha256(data));
+  }
 }
 
 TEST_CASE("username/password: accepted, identity reaches the handler; wrong password refused") {

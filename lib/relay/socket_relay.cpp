@@ -1,0 +1,183 @@
+#include "socket_relay.hpp"
+
+#include <fcntl.h>
+
+#include <asio/post.hpp>
+#include <asio/write.hpp>
+
+namespace socks5::detail {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// One pipe's worth (the kernel's default pipe size) per splice call, and the chunks moved
+// before a direction waits its turn again, so that one busy stream cannot hold a thread that
+// other sessions share.
+constexpr std::size_t splice_chunk = 64 * 1024;
+constexpr int chunks_per_turn = 16;
+
+std::error_code last_error() {
+  return {errno, asio::error::get_system_category()};
+}
+
+}  // namespace
+
+socket_relay::socket_relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
+                           relay_counters& counters, const relay_options& options)
+    : counters_(counters),
+      options_(options),
+      up_{a, b, counters.a_to_b, {}, {}},
+      down_{b, a, counters.b_to_a, {}, {}} {}
+
+void socket_relay::start(done_handler done) {
+  done_ = std::move(done);
+  std::error_code ec;
+  // Reads are tried without waiting (would_block says "nothing now"), and splice(2) must
+  // never block the thread.
+  up_.from.non_blocking(true, ec);
+  if (!ec) down_.from.non_blocking(true, ec);
+  if (ec) {
+    first_error_ = ec;
+    up_.ended = true;
+    fail(down_, ec);
+    return;
+  }
+  wait_readable(up_);
+  wait_readable(down_);
+}
+
+void socket_relay::wait_readable(direction& d) {
+  d.from.async_wait(asio::socket_base::wait_read, [this, &d](std::error_code ec) {
+    if (ec) return fail(d, ec);
+    on_readable(d);
+  });
+}
+
+void socket_relay::on_readable(direction& d) {
+#if defined(__linux__)
+  if (options_.splice && options_.pipes) return splice_through_pipe(d);
+#endif
+  copy_through_buffer(d);
+}
+
+void socket_relay::copy_through_buffer(direction& d) {
+  if (!d.buffer)
+    d.buffer = options_.buffers ? options_.buffers->acquire()
+                                : buffer_pool::lease::standalone(options_.buffer_size);
+  std::error_code ec;
+  const std::size_t n = d.from.read_some(d.buffer.buffer(), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    d.buffer.reset();  // silent: the buffer goes back until there is something to carry
+    return wait_readable(d);
+  }
+  if (ec == asio::error::eof) return end_of_stream(d);
+  if (ec) return fail(d, ec);
+  counters_.last_activity = clock_type::now();
+  asio::async_write(d.to, asio::buffer(d.buffer.data(), n),
+                    [this, &d](std::error_code write_ec, std::size_t written) {
+                      if (write_ec) return fail(d, write_ec);
+                      d.counter += written;
+                      counters_.last_activity = clock_type::now();
+                      copy_through_buffer(d);
+                    });
+}
+
+#if defined(__linux__)
+void socket_relay::splice_through_pipe(direction& d) {
+  if (!d.pipe) {
+    std::error_code ec;
+    d.pipe = options_.pipes->acquire(ec);
+    if (ec) return fail(d, ec);
+  }
+  for (int turn = 0; turn < chunks_per_turn; ++turn) {
+    const auto in = ::splice(d.from.native_handle(), nullptr, d.pipe.write_end(), nullptr,
+                             splice_chunk, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (in == 0) return end_of_stream(d);
+    if (in < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        d.pipe.release_empty();  // drained to the last octet: nothing is held while silent
+        return wait_readable(d);
+      }
+      return fail(d, last_error());
+    }
+    counters_.last_activity = clock_type::now();
+    d.in_pipe = static_cast<std::size_t>(in);
+    if (!drain_pipe(d)) return;
+  }
+  // Its turn is over: let the other sessions on this thread run, then go on.
+  asio::post(d.from.get_executor(), [this, &d] { splice_through_pipe(d); });
+}
+
+bool socket_relay::drain_pipe(direction& d) {
+  while (d.in_pipe > 0) {
+    const auto out = ::splice(d.pipe.read_end(), nullptr, d.to.native_handle(), nullptr, d.in_pipe,
+                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (out < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) {
+        fail(d, last_error());
+        return false;
+      }
+      // The receiver is slow: only what is in the pipe is held until it can take more.
+      d.to.async_wait(asio::socket_base::wait_write, [this, &d](std::error_code ec) {
+        if (ec) return fail(d, ec);
+        if (drain_pipe(d)) splice_through_pipe(d);
+      });
+      return false;
+    }
+    d.in_pipe -= static_cast<std::size_t>(out);
+    d.counter += static_cast<std::size_t>(out);
+  }
+  counters_.last_activity = clock_type::now();
+  return true;
+}
+#else
+void socket_relay::splice_through_pipe(direction& d) {
+  copy_through_buffer(d);
+}
+bool socket_relay::drain_pipe(direction&) {
+  return true;
+}
+#endif
+
+void socket_relay::end_of_stream(direction& d) {
+  d.buffer.reset();
+  if (d.pipe) d.pipe.release_empty();
+  std::error_code ignored;
+  d.to.shutdown(asio::socket_base::shutdown_send, ignored);
+  ended(d);
+}
+
+void socket_relay::fail(direction& d, std::error_code ec) {
+  // The first real cause is reported, not the aborts it causes in the other direction.
+  if (!first_error_ || first_error_ == asio::error::operation_aborted) first_error_ = ec;
+  std::error_code ignored;
+  up_.from.close(ignored);
+  down_.from.close(ignored);
+  d.buffer.reset();
+  d.pipe = {};  // may hold data: closed, not reused
+  ended(d);
+}
+
+void socket_relay::ended(direction& d) {
+  d.ended = true;
+  if (!up_.ended || !down_.ended) return;
+  auto done = std::move(done_);
+  if (done) done(first_error_);
+}
+
+void start_socket_relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
+                        relay_counters& counters, const relay_options& options,
+                        std::function<void(std::error_code)> done) {
+  // Owns itself until it ends.
+  auto* relay = new socket_relay(a, b, counters, options);
+  relay->start([relay, done = std::move(done)](std::error_code ec) {
+    auto finish = std::move(done);
+    delete relay;
+    finish(ec);
+  });
+}
+
+}  // namespace socks5::detail

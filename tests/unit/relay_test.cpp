@@ -1,0 +1,118 @@
+// The relay's pools and socks5::relay between two plain TCP sockets, both ways of moving data.
+#include <doctest/doctest.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+
+#include "bytes.hpp"
+#include "digest.hpp"
+#include "echo_server.hpp"
+#include "run.hpp"
+#include "socks5/buffer_pool.hpp"
+#include "socks5/pipe_pool.hpp"
+#include "socks5/relay.hpp"
+#include "transfer.hpp"
+
+using namespace socks5;
+using asio::ip::tcp;
+
+TEST_CASE("buffer_pool: a lease goes back on reset, and at most `keep` are kept") {
+  buffer_pool pool(4096, 2);
+  {
+    auto a = pool.acquire();
+    auto b = pool.acquire();
+    auto c = pool.acquire();
+    REQUIRE(a);
+    CHECK(a.size() == 4096);
+    CHECK(a.buffer().size() == 4096);
+    CHECK(pool.idle() == 0);
+    char* const first = a.data();
+    a.reset();
+    CHECK_FALSE(a);
+    CHECK(pool.idle() == 1);
+    auto again = pool.acquire();  // reused, not allocated anew
+    CHECK(again.data() == first);
+    CHECK(pool.idle() == 0);
+  }
+  CHECK(pool.idle() == 2);  // four leases ended, two kept
+  auto own = buffer_pool::lease::standalone(100);
+  CHECK(own.size() == 100);
+  own.reset();
+  CHECK(pool.idle() == 2);
+}
+
+TEST_CASE("pipe_pool: only an emptied pipe goes back; a lease that ends otherwise is closed") {
+  pipe_pool pool(4);
+  std::error_code ec;
+  auto p = pool.acquire(ec);
+  REQUIRE_FALSE(ec);
+  REQUIRE(p);
+  const int read_end = p.read_end();
+  p.release_empty();
+  CHECK_FALSE(p);
+  CHECK(pool.idle() == 1);
+  auto q = pool.acquire(ec);
+  CHECK(q.read_end() == read_end);
+  { auto dirty = std::move(q); }  // ended without release_empty(): closed, not kept
+  CHECK(pool.idle() == 0);
+}
+
+namespace {
+
+// A client socket relayed by socks5::relay to an echo target, round trip checked.
+test::received relay_round_trip(const relay_options& options, std::size_t size,
+                                relay_counters& counters) {
+  asio::io_context ctx;
+  test::echo_server target(ctx);
+  tcp::acceptor front(ctx, {asio::ip::address_v4::loopback(), 0});
+  std::error_code relay_result = asio::error::would_block;
+  asio::co_spawn(
+      ctx,
+      [&]() -> asio::awaitable<void> {
+        auto a = co_await front.async_accept(asio::use_awaitable);
+        tcp::socket b(ctx);
+        co_await b.async_connect(target.endpoint(), asio::use_awaitable);
+        relay_result = co_await relay(a, b, counters, options);
+      },
+      asio::detached);
+  const auto data = test::random_payload(size, 7);
+  auto got = test::run(ctx, [&]() -> asio::awaitable<test::received> {
+    tcp::socket s(ctx);
+    co_await s.async_connect(front.local_endpoint(), asio::use_awaitable);
+    auto r = co_await test::echo_round_trip(s, data);
+    co_return r;
+  }());
+  ctx.run_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(relay_result);  // both sides ended in order
+  CHECK(got.hash == test::sha256(data));
+  return got;
+}
+
+}  // namespace
+
+TEST_CASE("relay between plain sockets: through a lent buffer, and with splice(2)") {
+  for (const bool splice : {false, true}) {
+    INFO("splice " << splice);
+    buffer_pool buffers(16 * 1024);
+    pipe_pool pipes;
+    relay_options options;
+    options.buffers = &buffers;
+    options.splice = splice;
+    options.pipes = &pipes;
+    relay_counters counters;
+    const auto got = relay_round_trip(options, 3 * 1024 * 1024 + 17, counters);
+    CHECK(got.size == 3 * 1024 * 1024 + 17);
+    CHECK(counters.a_to_b == got.size);
+    CHECK(counters.b_to_a == got.size);
+    // Nothing is on loan once the data has gone: what was lent came back (or was never taken).
+    if (splice) {
+      CHECK(buffers.idle() == 0);
+      CHECK(pipes.idle() >= 1);
+    } else {
+      CHECK(buffers.idle() >= 1);
+    }
+  }
+  // Without pools: buffers of its own, freed after each burst.
+  relay_counters counters;
+  CHECK(relay_round_trip(relay_options{}, 100000, counters).size == 100000);
+}
