@@ -2,7 +2,9 @@
 //  - the raw cost of the protection: gss_wrap + gss_unwrap of a context at levels 1 and 2;
 //  - relay throughput through socks5::server at those levels, and its ratio to the raw rate;
 //  - handshakes per second: the negotiation alone, and a whole connect (TCP, GSS-API, CONNECT).
-//   gss-throughput [--mib N] [--seconds S]
+//   gss-throughput [--mib N] [--seconds S] [--json]
+// With --json the figures are also printed as one JSON line on stdout, and the table goes to
+// stderr.
 #include <cstdio>
 #include <string>
 
@@ -128,26 +130,43 @@ double connect_handshakes(double seconds, const asio::ip::tcp::endpoint& target)
 int main(int argc, char** argv) {
   std::size_t mib = 256;
   double seconds = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--mib") mib = std::stoul(argv[i + 1]);
-    if (a == "--seconds") seconds = std::stod(argv[i + 1]);
+    if (a == "--json") json = true;
+    if (i + 1 >= argc) continue;
+    if (a == "--mib") mib = std::stoul(argv[++i]);
+    if (a == "--seconds") seconds = std::stod(argv[++i]);
   }
+  FILE* const out = json ? stderr : stdout;
   const std::size_t total = mib * 1024 * 1024;
   test::realm();  // a KDC of our own for the whole run
   bench::background sink_thread;
   bench::sink target(sink_thread.context());
 
-  std::printf("GSS-API (Heimdal, Kerberos 5), %zu MiB per figure\n", mib);
-  std::printf("  %-26s %14s %14s %8s\n", "", "wrap+unwrap", "relay", "ratio");
+  std::fprintf(out, "GSS-API (Heimdal, Kerberos 5), %zu MiB per figure\n", mib);
+  std::fprintf(out, "  %-26s %14s %14s %8s\n", "", "wrap+unwrap", "relay", "ratio");
+  std::string levels_json;
   for (auto level : {gss_level::integrity, gss_level::confidentiality}) {
     const double raw = raw_rate(level, total);
     const double relay = relay_rate(level, total, target.endpoint());
-    std::printf("  %-26s %8.0f MiB/s %8.0f MiB/s %8.2f\n",
-                level == gss_level::integrity ? "level 1 (integrity)" : "level 2 (confidentiality)",
-                raw, relay, relay / raw);
+    const bool integrity = level == gss_level::integrity;
+    std::fprintf(out, "  %-26s %8.0f MiB/s %8.0f MiB/s %8.2f\n",
+                 integrity ? "level 1 (integrity)" : "level 2 (confidentiality)", raw, relay,
+                 relay / raw);
+    if (!levels_json.empty()) levels_json += ",";
+    levels_json += std::string("\"level") + (integrity ? "1" : "2") +
+                   "\":{\"wrap_unwrap_mib_per_s\":" + std::to_string(raw) +
+                   ",\"relay_mib_per_s\":" + std::to_string(relay) + "}";
   }
-  std::printf("  handshakes per second: negotiation in memory %.0f, whole connect %.0f\n",
-              machine_handshakes(seconds), connect_handshakes(seconds, target.endpoint()));
+  const double negotiations = machine_handshakes(seconds);
+  const double connects = connect_handshakes(seconds, target.endpoint());
+  std::fprintf(out, "  handshakes per second: negotiation in memory %.0f, whole connect %.0f\n",
+               negotiations, connects);
+  if (json)
+    std::printf(
+        "{\"benchmark\":\"gss-throughput\",\"mib\":%zu,%s,\"negotiations_per_s\":%.1f,"
+        "\"connects_per_s\":%.1f}\n",
+        mib, levels_json.c_str(), negotiations, connects);
   return 0;
 }

@@ -1,7 +1,9 @@
 // The SSL method in one run: relay throughput through socks5::server with the SSL method next to
 // the unprotected relay, and next to BoringSSL's raw seal+open rate for the negotiated cipher;
 // handshakes per second, full and resumed.
-//   ssl-throughput [--mib N] [--seconds S]
+//   ssl-throughput [--mib N] [--rounds N] [--seconds S] [--json]
+// With --json the figures are also printed as one JSON line on stdout, and the table goes to
+// stderr.
 #include <openssl/aead.h>
 #include <openssl/rand.h>
 
@@ -134,12 +136,16 @@ double handshakes(bool resumed, double seconds, std::size_t& resumptions) {
 int main(int argc, char** argv) {
   std::size_t mib = 256, rounds = 5;
   double seconds = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--mib") mib = std::stoul(argv[i + 1]);
-    if (a == "--rounds") rounds = std::stoul(argv[i + 1]);
-    if (a == "--seconds") seconds = std::stod(argv[i + 1]);
+    if (a == "--json") json = true;
+    if (i + 1 >= argc) continue;
+    if (a == "--mib") mib = std::stoul(argv[++i]);
+    if (a == "--rounds") rounds = std::stoul(argv[++i]);
+    if (a == "--seconds") seconds = std::stod(argv[++i]);
   }
+  FILE* const out = json ? stderr : stdout;
   const std::size_t total = mib * 1024 * 1024;
   certs();
   bench::background sink_thread;
@@ -160,15 +166,23 @@ int main(int argc, char** argv) {
   const double full = handshakes(false, seconds, full_resumed);
   const double resumed = handshakes(true, seconds, resumed_resumed);
 
-  std::printf("SSL method (BoringSSL, %s), %zu MiB per relay figure, best of %zu rounds\n",
-              cipher.c_str(), mib, rounds);
-  std::printf("  %-40s %8.0f MiB/s\n", "seal+open of 16 KiB records, one core", raw);
-  std::printf("  %-40s %8.0f MiB/s\n", "relay, no authentication", plain);
-  std::printf("  %-40s %8.0f MiB/s   %.2f of the plain relay, %.2f of seal+open\n",
-              "relay, SSL method", ssl, ssl / plain, ssl / raw);
-  std::printf(
+  std::fprintf(out, "SSL method (BoringSSL, %s), %zu MiB per relay figure, best of %zu rounds\n",
+               cipher.c_str(), mib, rounds);
+  std::fprintf(out, "  %-40s %8.0f MiB/s\n", "seal+open of 16 KiB records, one core", raw);
+  std::fprintf(out, "  %-40s %8.0f MiB/s\n", "relay, no authentication", plain);
+  std::fprintf(out, "  %-40s %8.0f MiB/s   %.2f of the plain relay, %.2f of seal+open\n",
+               "relay, SSL method", ssl, ssl / plain, ssl / raw);
+  std::fprintf(
+      out,
       "  handshakes per second (negotiation in memory): full %.0f, resumed %.0f (%zu of %zu "
       "resumed)\n",
       full, resumed, resumed_resumed, static_cast<std::size_t>(resumed * seconds));
+  if (json)
+    std::printf(
+        "{\"benchmark\":\"ssl-throughput\",\"cipher\":\"%s\",\"mib\":%zu,\"rounds\":%zu,"
+        "\"seal_open_mib_per_s\":%.1f,\"plain_relay_mib_per_s\":%.1f,"
+        "\"ssl_relay_mib_per_s\":%.1f,\"full_handshakes_per_s\":%.1f,"
+        "\"resumed_handshakes_per_s\":%.1f}\n",
+        cipher.c_str(), mib, rounds, raw, plain, ssl, full, resumed);
   return 0;
 }
