@@ -16,6 +16,7 @@
 #include "socks5/auth/password_file.hpp"
 #include "socks5/auth/ssl.hpp"
 #include "socks5/auth/user_pass.hpp"
+#include "socks5/network.hpp"
 #include "socks5/server.hpp"
 
 namespace {
@@ -53,6 +54,16 @@ Options:
   --no-udp                 refuse UDP ASSOCIATE (X'07')
   --udp-advertise ADDR     UDP ASSOCIATE: the relay address told to clients, e.g. behind NAT
                            (default: the address the client connected to)
+  --allow-from CIDR        serve only clients in this network, e.g. 192.0.2.0/24 or ::1/128
+                           (a bare address is one host); repeatable; other clients' requests
+                           are refused with X'02' (IPv4-mapped IPv6 clients match IPv4
+                           networks)
+  --proxy-protocol         behind a load balancer: every connection starts with a PROXY
+                           protocol header (v2, or v1 text) naming the real client, who is
+                           then the client for --allow-from, authentication and the log;
+                           connections without one are closed. Only where nothing but the
+                           balancer can reach the listener
+  --reuse-port             SO_REUSEPORT on the listeners: several processes share a port
   --threads N              run N threads (default 1)
   --handshake-timeout SEC  limit for greeting, authentication and request (default 30)
   --connect-timeout SEC    limit for connecting to the target (default 10)
@@ -73,6 +84,7 @@ struct config {
   bool ssl_subauth = false;
   std::size_t threads = 1;
   socks5::server_options server;
+  std::vector<socks5::network> allow_from;
   std::chrono::milliseconds grace = std::chrono::seconds(5);
   bool quiet = false;
 };
@@ -116,6 +128,15 @@ void log_session(const socks5::session_record& r) {
       r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up, r.bytes_down,
       seconds, r.outcome(), extra);
   std::fflush(stdout);
+}
+
+// --allow-from: the client (as the PROXY protocol header names it, when there is one) must be
+// in one of the networks.
+asio::awaitable<socks5::decision> allow_from(
+    std::shared_ptr<const std::vector<socks5::network>> allowed, asio::ip::address client) {
+  for (const auto& n : *allowed)
+    if (n.contains(client)) co_return socks5::decision::allow();
+  co_return socks5::decision::deny(socks5::reply_code::not_allowed);
 }
 
 config parse(int argc, char** argv) {
@@ -167,6 +188,15 @@ config parse(int argc, char** argv) {
       cfg.server.allow_udp = false;
     } else if (*opt == "--udp-advertise") {
       cfg.server.udp_advertise = cli::ip(args.value());
+    } else if (*opt == "--allow-from") {
+      const auto text = args.value();
+      std::error_code ec;
+      cfg.allow_from.push_back(socks5::network::parse(text, ec));
+      if (ec) cli::fail("'{}' is not a network (ADDR/LEN, e.g. 192.0.2.0/24 or ::1/128)", text);
+    } else if (*opt == "--proxy-protocol") {
+      cfg.server.proxy_protocol = true;
+    } else if (*opt == "--reuse-port") {
+      cfg.server.reuse_port = true;
     } else if (*opt == "--threads") {
       cfg.threads = cli::number(args.value(), 1, 1024);
     } else if (*opt == "--handshake-timeout") {
@@ -226,6 +256,12 @@ config parse(int argc, char** argv) {
         cfg.server.methods.push_back(std::move(ssl));
       }
     }
+  }
+  if (!cfg.allow_from.empty()) {
+    auto allowed = std::make_shared<const std::vector<socks5::network>>(cfg.allow_from);
+    cfg.server.handler = [allowed](const socks5::request_context& c) {
+      return allow_from(allowed, c.client.address());
+    };
   }
   if (!cfg.quiet) cfg.server.on_session_end = log_session;
   return cfg;

@@ -56,6 +56,17 @@ class socks5_category_impl final : public std::error_category {
       case errc::unsolicited_options: return "server chose an SSL option that was not offered";
       case errc::udp_unavailable: return "UDP is not available under the negotiated method";
       case errc::association_closed: return "the UDP association's control connection has ended";
+      case errc::proxy_bad_signature: return "no PROXY protocol header";
+      case errc::proxy_bad_version: return "PROXY protocol header with a version other than 2";
+      case errc::proxy_bad_command: return "PROXY protocol header with an unknown command";
+      case errc::proxy_bad_address_family:
+        return "PROXY protocol header with an undefined address family or transport";
+      case errc::proxy_unsupported_address:
+        return "PROXY protocol header for UDP or a unix socket, not TCP";
+      case errc::proxy_address_too_short:
+        return "PROXY protocol address block shorter than its family requires";
+      case errc::proxy_header_too_long: return "PROXY protocol header too long";
+      case errc::proxy_bad_text_header: return "malformed PROXY protocol text header";
       case errc::handshake_timeout: return "handshake timed out";
       case errc::idle_timeout: return "connection idle for too long";
       case errc::connection_limit: return "connection limit reached";
@@ -106,7 +117,15 @@ class socks5_category_impl final : public std::error_category {
       case errc::unsolicited_options:
       case errc::protection_mismatch:
       case errc::replayed_message:
-      case errc::unoffered_method: return condition::protocol_violation;
+      case errc::unoffered_method:
+      case errc::proxy_bad_signature:
+      case errc::proxy_bad_version:
+      case errc::proxy_bad_command:
+      case errc::proxy_bad_address_family:
+      case errc::proxy_unsupported_address:
+      case errc::proxy_address_too_short:
+      case errc::proxy_header_too_long:
+      case errc::proxy_bad_text_header: return condition::protocol_violation;
       default: return {value, *this};
     }
   }

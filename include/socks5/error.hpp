@@ -60,6 +60,17 @@ enum class errc : int {
   udp_unavailable = 58,  // UDP is not available under the negotiated method (SSL without UDP-Naked)
   association_closed = 59,  // the UDP association's control connection has ended
 
+  // PROXY protocol header (HAProxy's "The PROXY protocol Versions 1 & 2") in front of a
+  // connection.
+  proxy_bad_signature = 60,        // neither the v2 signature nor "PROXY " (v1)
+  proxy_bad_version = 61,          // v2: a version other than 2
+  proxy_bad_command = 62,          // v2: a command other than LOCAL (0) or PROXY (1)
+  proxy_bad_address_family = 63,   // v2: an address family or transport the spec does not define
+  proxy_unsupported_address = 64,  // UDP or unix-socket addresses: not a TCP client to attribute
+  proxy_address_too_short = 65,    // v2: an address block shorter than its family requires
+  proxy_header_too_long = 66,      // v2: length beyond max_proxy_v2_length; v1: no CRLF in 107
+  proxy_bad_text_header = 67,      // v1: a line that does not match the format exactly
+
   // Server-side limits and timers.
   handshake_timeout = 50,
   idle_timeout = 51,

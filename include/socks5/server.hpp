@@ -29,8 +29,8 @@ using upstream_stream = stream<asio::ip::tcp::socket>;
 
 // What the server knows about a request when it asks the handler.
 struct request_context {
-  asio::ip::tcp::endpoint client;  // the peer's address
-  asio::ip::tcp::endpoint local;   // where it connected to
+  asio::ip::tcp::endpoint client;  // the peer's address (with proxy_protocol: the header's)
+  asio::ip::tcp::endpoint local;   // where it connected to (this server's socket)
   method_code method = method::no_auth;
   std::string identity;  // the authenticated user; empty for no authentication
   command cmd = command::connect;
@@ -119,6 +119,18 @@ struct server_options {
   // Unprotected sessions on Linux: relay through a pipe with splice(2), without copying the
   // data through user space.
   bool relay_splice = true;
+
+  // Behind a load balancer: every connection starts with a PROXY protocol header (version 2,
+  // or version 1's text), read within the handshake timeout before the greeting. Its source
+  // address is the client everywhere (request_context::client, session_record::client, the
+  // auth methods, the UDP association's sender check); a LOCAL header (health checks) or an
+  // unspecified family keeps the connection's own. A connection without a valid header is
+  // closed with the header's error. Only for listeners that nothing but the balancer can
+  // reach: whoever can connect can claim any address.
+  bool proxy_protocol = false;
+  // SO_REUSEPORT on the listeners (Linux): several processes with it set serve one port, the
+  // kernel spreading connections among them.
+  bool reuse_port = false;
 
   // BIND: serve it at all; the address to listen on, facing the peer (default: the address
   // the client connected to); accept only the peer the request names, when it names one; how

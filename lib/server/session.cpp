@@ -3,6 +3,7 @@
 #include <asio/connect.hpp>
 
 #include "socks5/auth/driver.hpp"
+#include "socks5/wire/proxy_protocol.hpp"
 #include "socks5/wire/request.hpp"
 
 namespace socks5 {
@@ -119,6 +120,9 @@ void session::on_watchdog() {
 }
 
 asio::awaitable<std::error_code> session::serve() {
+  if (server_->options.proxy_protocol) {
+    if (auto ec = co_await read_proxy_header()) co_return ec;
+  }
   if (auto ec = co_await negotiate()) co_return ec;
 
   detail::message_reader<sizeof(wire::request_buffer)> reader;
@@ -214,6 +218,18 @@ asio::awaitable<std::error_code> session::watch_client() {
   auto [ec, n] = co_await client_.async_read_some(asio::buffer(octet), detail::use_tuple);
   // Nothing is expected here: anything that arrives ends the wait as surely as the end does.
   co_return ec ? ec : std::error_code(errc::trailing_data);
+}
+
+asio::awaitable<std::error_code> session::read_proxy_header() {
+  // The parser asks for no octet beyond the header, so the greeting is still unread in the
+  // socket whether it came with the header or after it.
+  detail::message_reader<wire::max_proxy_header_size> reader;
+  auto header = co_await read_message(client_.next_layer(), reader, wire::parse_proxy_header);
+  if (header.invalid()) co_return header.error;
+  const auto& h = header.value;
+  if (h.command == wire::proxy_command::proxy && h.addresses)
+    record_.client = context_.client = h.addresses->source;
+  co_return std::error_code{};
 }
 
 asio::awaitable<std::error_code> session::negotiate() {

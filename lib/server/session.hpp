@@ -28,6 +28,8 @@ class session : public std::enable_shared_from_this<session> {
   enum class stage { handshake, connecting, binding, relay, done };
 
   asio::awaitable<std::error_code> serve();
+  // server_options::proxy_protocol: the header before the greeting, and the client it names.
+  asio::awaitable<std::error_code> read_proxy_header();
   asio::awaitable<std::error_code> negotiate();
   asio::awaitable<std::error_code> serve_connect(const address& target);
   asio::awaitable<std::error_code> serve_bind(const address& expected_peer);  // session_bind.cpp

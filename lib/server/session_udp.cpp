@@ -13,8 +13,9 @@ asio::awaitable<std::error_code> session::serve_udp(const address& client_hint) 
     co_await send_failure(reply_code::command_not_supported);
     co_return errc::udp_unavailable;
   }
+  // The client, as the PROXY protocol header may have named it: its datagrams come from there.
+  const auto peer = context_.client;
   std::error_code ec;
-  const auto peer = client_.next_layer().remote_endpoint(ec);
   const auto local = client_.next_layer().local_endpoint(ec);
   association_ =
       std::make_shared<udp_association>(client_.get_executor(), server_->options,

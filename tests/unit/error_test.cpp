@@ -60,7 +60,15 @@ TEST_CASE("the category is named socks5 and every code has its own message") {
                       errc::certificate_pin_mismatch,
                       errc::unsolicited_options,
                       errc::udp_unavailable,
-                      errc::association_closed};
+                      errc::association_closed,
+                      errc::proxy_bad_signature,
+                      errc::proxy_bad_version,
+                      errc::proxy_bad_command,
+                      errc::proxy_bad_address_family,
+                      errc::proxy_unsupported_address,
+                      errc::proxy_address_too_short,
+                      errc::proxy_header_too_long,
+                      errc::proxy_bad_text_header};
   std::set<std::string> messages;
   for (auto e : all) {
     const std::error_code code = e;
@@ -113,6 +121,12 @@ TEST_CASE("conditions: auth failure, protocol violation, rejected by proxy") {
   CHECK(std::error_code(errc::unoffered_method) == condition::protocol_violation);
   CHECK(std::error_code(errc::connection_refused) == condition::rejected_by_proxy);
   CHECK(std::error_code(errc::connection_refused) != condition::auth_failure);
+  for (auto e :
+       {errc::proxy_bad_signature, errc::proxy_bad_version, errc::proxy_bad_command,
+        errc::proxy_bad_address_family, errc::proxy_unsupported_address,
+        errc::proxy_address_too_short, errc::proxy_header_too_long, errc::proxy_bad_text_header}) {
+    CHECK(std::error_code(e) == condition::protocol_violation);
+  }
   CHECK(std::error_code(errc::handshake_timeout) != condition::protocol_violation);
   CHECK(std::string(std::error_condition(condition::auth_failure).category().name()) ==
         "socks5.condition");
