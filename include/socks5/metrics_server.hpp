@@ -27,7 +27,8 @@ struct metrics_server_options {
 
 class metrics_server {
  public:
-  // Connections run on strands of `ex`, which may be the SOCKS server's own executor.
+  // Connections run on strands of `ex`, which may be the SOCKS server's own executor. Throws
+  // std::invalid_argument when there is no registry.
   metrics_server(asio::any_io_executor ex, std::shared_ptr<const metrics> registry,
                  metrics_server_options options = {});
   ~metrics_server();

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -206,7 +207,9 @@ void metrics_server::state::start_accepting(tcp::acceptor& acceptor) {
 
 metrics_server::metrics_server(asio::any_io_executor ex, std::shared_ptr<const metrics> registry,
                                metrics_server_options options)
-    : state_(std::make_shared<state>(std::move(ex), std::move(registry), options)) {}
+    : state_(std::make_shared<state>(std::move(ex), std::move(registry), options)) {
+  if (!state_->registry) throw std::invalid_argument("metrics_server: no registry");
+}
 
 metrics_server::~metrics_server() {
   stop();

@@ -231,6 +231,7 @@ TEST_CASE("metrics endpoint: listen before and after start, IPv6, busy ports, st
   }
   metrics_server other(proxy.context().get_executor(), registry);
   CHECK(other.listen(endpoints[0]));  // taken
+  CHECK_THROWS_AS(metrics_server(proxy.context().get_executor(), nullptr), std::invalid_argument);
 
   asio::io_context ctx;
   tcp::socket waiting(ctx);
@@ -248,4 +249,50 @@ TEST_CASE("metrics endpoint: listen before and after start, IPv6, busy ports, st
   }
   CHECK(refused);
   CHECK(endpoint.listen(any_loopback_port));  // stopped for good
+}
+
+TEST_CASE("metrics from a running server: sessions that end before or at the request") {
+  auto registry = std::make_shared<metrics>();
+  test::record_log log;
+  server_options options;
+  options.metrics = registry;
+  options.on_session_end = log.hook();
+  test::threaded_proxy proxy(options);
+  {
+    auto s = proxy.connect();  // says nothing and goes: a port probe
+  }
+  REQUIRE(log.wait_for(1).size() == 1);
+  {
+    auto s = proxy.connect();
+    test::send(s, b({0x05, 0x01, 0x02}));  // username/password only: not offered here
+    CHECK(test::receive(s, 2) == b({0x05, 0xff}));
+    CHECK(test::closed_by_peer(s));
+  }
+  REQUIRE(log.wait_for(2).size() == 2);
+  {
+    auto s = proxy.connect();
+    test::send(s, b({0x05, 0x01, 0x00}));
+    REQUIRE(test::receive(s, 2) == b({0x05, 0x00}));
+    test::send(s, test::connect_request(proxy.echo_endpoint(), 0x09));  // no such command
+    const auto reply = test::receive(s, 10);
+    REQUIRE(reply.size() == 10);
+    CHECK(reply[1] == 0x07);
+    CHECK(test::closed_by_peer(s));
+  }
+  REQUIRE(log.wait_for(3).size() == 3);
+
+  const auto text = registry->render();
+  INFO(text);
+  CHECK(test::has_line(text, "socks5_sessions_total{method=\"negotiating\",outcome=\"closed\"} 1"));
+  CHECK(test::has_line(text,
+                       "socks5_sessions_total{method=\"negotiating\",outcome=\"auth-failed\"} 1"));
+  CHECK(
+      test::has_line(text, "socks5_sessions_total{method=\"none\",outcome=\"protocol-error\"} 1"));
+  CHECK(test::has_line(text, "socks5_auth_failures_total{method=\"negotiating\"} 1"));
+  CHECK(test::has_line(
+      text, "socks5_requests_total{command=\"invalid\",reply=\"command-not-supported\"} 1"));
+  CHECK(test::has_line(text, "socks5_handshake_seconds_count 1"));
+  CHECK(test::has_line(text, "socks5_sessions_active{method=\"negotiating\"} 0"));
+  CHECK(test::has_line(text, "socks5_sessions_active{method=\"none\"} 0"));
+  CHECK(test::has_line(text, "socks5_bytes_total{direction=\"up\"} 0"));
 }
