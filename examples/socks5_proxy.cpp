@@ -16,6 +16,8 @@
 #include "socks5/auth/password_file.hpp"
 #include "socks5/auth/ssl.hpp"
 #include "socks5/auth/user_pass.hpp"
+#include "socks5/metrics.hpp"
+#include "socks5/metrics_server.hpp"
 #include "socks5/server.hpp"
 
 namespace {
@@ -59,6 +61,8 @@ Options:
   --idle-timeout SEC       close relays idle this long; 0 never (default 3600)
   --max-connections N      refuse clients beyond N at once; 0 no limit (default 16384)
   --grace SEC              on SIGINT/SIGTERM, let sessions finish this long (default 5)
+  --metrics ADDR:PORT      serve Prometheus metrics at http://ADDR:PORT/metrics, e.g.
+                           127.0.0.1:9180 ([::1]:9180 for IPv6)
   --quiet                  do not log sessions
   --help                   show this text
 )";
@@ -75,6 +79,7 @@ struct config {
   socks5::server_options server;
   std::chrono::milliseconds grace = std::chrono::seconds(5);
   bool quiet = false;
+  std::optional<asio::ip::tcp::endpoint> metrics;
 };
 
 const char* method_name(std::optional<socks5::method_code> m) {
@@ -179,6 +184,8 @@ config parse(int argc, char** argv) {
       cfg.server.max_connections = cli::number(args.value(), 0, 100000000);
     } else if (*opt == "--grace") {
       cfg.grace = cli::seconds(args.value());
+    } else if (*opt == "--metrics") {
+      cfg.metrics = cli::endpoint(args.value());
     } else if (*opt == "--quiet") {
       cfg.quiet = true;
     } else {
@@ -228,6 +235,7 @@ config parse(int argc, char** argv) {
     }
   }
   if (!cfg.quiet) cfg.server.on_session_end = log_session;
+  if (cfg.metrics) cfg.server.metrics = std::make_shared<socks5::metrics>();
   return cfg;
 }
 
@@ -245,6 +253,18 @@ int main(int argc, char** argv) {
   for (const auto& ep : server.local_endpoints())
     fmt::print(stderr, "socks5-proxy: listening on {}\n", socks5::address(ep).to_string());
 
+  std::optional<socks5::metrics_server> metrics;
+  if (cfg.metrics) {
+    metrics.emplace(ctx.get_executor(), cfg.server.metrics);
+    if (auto ec = metrics->listen(*cfg.metrics))
+      cli::fail("cannot serve metrics on {}: {}", socks5::address(*cfg.metrics).to_string(),
+                ec.message());
+    metrics->start();
+    for (const auto& ep : metrics->local_endpoints())
+      fmt::print(stderr, "socks5-proxy: metrics on http://{}/metrics\n",
+                 socks5::address(ep).to_string());
+  }
+
   asio::signal_set signals(ctx, SIGINT, SIGTERM);
   int received = 0;
   std::function<void(std::error_code, int)> on_signal = [&](std::error_code ec, int) {
@@ -254,7 +274,10 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "socks5-proxy: stopping, sessions have {}s to finish\n",
                  std::chrono::duration<double>(cfg.grace).count());
       // When the last session has ended, nothing else needs the loop.
-      server.async_stop(cfg.grace, [&] { signals.cancel(); });
+      server.async_stop(cfg.grace, [&] {
+        signals.cancel();
+        if (metrics) metrics->stop();
+      });
       signals.async_wait(on_signal);
     } else {
       ctx.stop();
