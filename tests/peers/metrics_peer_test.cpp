@@ -17,6 +17,18 @@ std::vector<std::string> curl(std::vector<std::string> args) {
   return argv;
 }
 
+// A command's exit status and output, as named fields: doctest assertions take these, where
+// clang 14 cannot take structured bindings.
+struct ran {
+  int status;
+  std::string output;
+};
+
+ran run(std::vector<std::string> argv, const test::temp_dir& dir) {
+  auto result = test::run_command(std::move(argv), dir);
+  return {result.first, std::move(result.second)};
+}
+
 // The value of the series named exactly `series` (name and labels), or nothing.
 std::optional<std::uint64_t> value_of(const std::string& text, const std::string& series) {
   const auto at = ("\n" + text).find("\n" + series + " ");
@@ -47,19 +59,17 @@ TEST_CASE("socks5-proxy --metrics: curl through the proxy, then curl /metrics co
   REQUIRE(test::wait_for_port(metrics_port));
 
   const auto url = "http://localhost:" + std::to_string(http.port()) + "/";
-  auto [status, out] =
-      test::run_command(curl({"--socks5-hostname", "127.0.0.1:" + port, url}), dir);
-  CHECK(status == 0);
-  CHECK(out == test::http_greeting);
+  const auto first = run(curl({"--socks5-hostname", "127.0.0.1:" + port, url}), dir);
+  CHECK(first.status == 0);
+  CHECK(first.output == test::http_greeting);
 
   // The session's end may be counted a moment after curl has exited.
   const std::string ok_series = "socks5_sessions_total{method=\"none\",outcome=\"ok\"}";
   std::string text;
   for (int i = 0; i < 100; ++i) {
-    auto [scrape_status, scraped] =
-        test::run_command(curl({"--noproxy", "*", metrics_url + "/metrics"}), dir);
-    text = scraped;
-    if (scrape_status == 0 && value_of(text, ok_series)) break;
+    const auto scrape = run(curl({"--noproxy", "*", metrics_url + "/metrics"}), dir);
+    text = scrape.output;
+    if (scrape.status == 0 && value_of(text, ok_series)) break;
     std::this_thread::sleep_for(50ms);
   }
   INFO(text);
@@ -74,32 +84,29 @@ TEST_CASE("socks5-proxy --metrics: curl through the proxy, then curl /metrics co
   CHECK(*up > 0);
   CHECK(*down > std::string(test::http_greeting).size());
 
-  auto [type_status, type] =
-      test::run_command(curl({"--noproxy", "*", "-o", "/dev/null", "-w",
+  const auto type = run(curl({"--noproxy", "*", "-o", "/dev/null", "-w",
                               "%{http_code} %{content_type}", metrics_url + "/metrics"}),
                         dir);
-  CHECK(type_status == 0);
-  CHECK(type == "200 text/plain; version=0.0.4; charset=utf-8");
-  auto [missing_status, missing] = test::run_command(
-      curl({"--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}", metrics_url + "/nope"}),
-      dir);
-  CHECK(missing_status == 0);
-  CHECK(missing == "404");
-  auto [post_status, post] =
-      test::run_command(curl({"--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}", "-d",
+  CHECK(type.status == 0);
+  CHECK(type.output == "200 text/plain; version=0.0.4; charset=utf-8");
+  const auto missing =
+      run(curl({"--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}", metrics_url + "/nope"}),
+          dir);
+  CHECK(missing.status == 0);
+  CHECK(missing.output == "404");
+  const auto post = run(curl({"--noproxy", "*", "-o", "/dev/null", "-w", "%{http_code}", "-d",
                               "x=1", metrics_url + "/metrics"}),
                         dir);
-  CHECK(post_status == 0);
-  CHECK(post == "405");
+  CHECK(post.status == 0);
+  CHECK(post.output == "405");
   const asio::ip::tcp::endpoint where(asio::ip::address_v4::loopback(), metrics_port);
   CHECK(test::http_exchange(where, "NOT HTTP\r\n\r\n").rfind("HTTP/1.1 400 Bad Request\r\n", 0) ==
         0);
 
   // The proxy serves on as before, and the second session is counted too.
-  auto [again_status, again] =
-      test::run_command(curl({"--socks5-hostname", "127.0.0.1:" + port, url}), dir);
-  CHECK(again_status == 0);
-  CHECK(again == test::http_greeting);
+  const auto again = run(curl({"--socks5-hostname", "127.0.0.1:" + port, url}), dir);
+  CHECK(again.status == 0);
+  CHECK(again.output == test::http_greeting);
 
   proxy.signal(SIGTERM);
   CHECK(proxy.wait(10s) == 0);  // the metrics endpoint does not keep the program alive
@@ -114,22 +121,21 @@ TEST_CASE("socks5-proxy --metrics: IPv6, --help, and bad or busy addresses") {
   const auto bin = test::program("SOCKS5_PROXY_BIN");
   REQUIRE(bin);
   test::temp_dir dir;
-  auto [help_status, help] = test::run_command({*bin, "--help"}, dir);
-  CHECK(help_status == 0);
-  CHECK(help.find("--metrics ADDR:PORT") != std::string::npos);
+  const auto help = run({*bin, "--help"}, dir);
+  CHECK(help.status == 0);
+  CHECK(help.output.find("--metrics ADDR:PORT") != std::string::npos);
 
-  auto [bad_status, bad] =
-      test::run_command({*bin, "--listen", "127.0.0.1:0", "--metrics", "localhost:9180"}, dir);
-  CHECK(bad_status == 2);
-  CHECK(bad.find("listen on an IP address") != std::string::npos);
+  const auto bad = run({*bin, "--listen", "127.0.0.1:0", "--metrics", "localhost:9180"}, dir);
+  CHECK(bad.status == 2);
+  CHECK(bad.output.find("listen on an IP address") != std::string::npos);
 
   asio::io_context ctx;
-  asio::ip::tcp::acceptor busy(ctx, {asio::ip::address_v4::loopback(), 0});
-  const auto busy_port = std::to_string(busy.local_endpoint().port());
-  auto [busy_status, busy_out] = test::run_command(
-      {*bin, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:" + busy_port}, dir);
-  CHECK(busy_status == 2);
-  CHECK(busy_out.find("cannot serve metrics on 127.0.0.1:" + busy_port) != std::string::npos);
+  asio::ip::tcp::acceptor taken(ctx, {asio::ip::address_v4::loopback(), 0});
+  const auto busy_port = std::to_string(taken.local_endpoint().port());
+  const auto busy =
+      run({*bin, "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:" + busy_port}, dir);
+  CHECK(busy.status == 2);
+  CHECK(busy.output.find("cannot serve metrics on 127.0.0.1:" + busy_port) != std::string::npos);
 
   const auto port = test::free_port();
   test::process proxy(
@@ -138,11 +144,11 @@ TEST_CASE("socks5-proxy --metrics: IPv6, --help, and bad or busy addresses") {
   const asio::ip::tcp::endpoint where(asio::ip::address_v6::loopback(), port);
   std::string text;
   for (int i = 0; i < 200 && text.empty(); ++i) {
-    auto [status, out] = test::run_command(
+    const auto scrape = run(
         curl({"--noproxy", "*", "--globoff", "http://[::1]:" + std::to_string(port) + "/metrics"}),
         dir);
-    if (status == 0)
-      text = out;
+    if (scrape.status == 0)
+      text = scrape.output;
     else
       std::this_thread::sleep_for(50ms);
   }
