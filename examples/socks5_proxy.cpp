@@ -17,6 +17,8 @@
 #include "socks5/auth/ssl.hpp"
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/network.hpp"
+#include "socks5/metrics.hpp"
+#include "socks5/metrics_server.hpp"
 #include "socks5/server.hpp"
 
 namespace {
@@ -70,6 +72,8 @@ Options:
   --idle-timeout SEC       close relays idle this long; 0 never (default 3600)
   --max-connections N      refuse clients beyond N at once; 0 no limit (default 16384)
   --grace SEC              on SIGINT/SIGTERM, let sessions finish this long (default 5)
+  --metrics ADDR:PORT      serve Prometheus metrics at http://ADDR:PORT/metrics, e.g.
+                           127.0.0.1:9180 ([::1]:9180 for IPv6)
   --quiet                  do not log sessions
   --help                   show this text
 )";
@@ -87,6 +91,7 @@ struct config {
   std::vector<socks5::network> allow_from;
   std::chrono::milliseconds grace = std::chrono::seconds(5);
   bool quiet = false;
+  std::optional<asio::ip::tcp::endpoint> metrics;
 };
 
 const char* method_name(std::optional<socks5::method_code> m) {
@@ -209,6 +214,8 @@ config parse(int argc, char** argv) {
       cfg.server.max_connections = cli::number(args.value(), 0, 100000000);
     } else if (*opt == "--grace") {
       cfg.grace = cli::seconds(args.value());
+    } else if (*opt == "--metrics") {
+      cfg.metrics = cli::endpoint(args.value());
     } else if (*opt == "--quiet") {
       cfg.quiet = true;
     } else {
@@ -264,6 +271,7 @@ config parse(int argc, char** argv) {
     };
   }
   if (!cfg.quiet) cfg.server.on_session_end = log_session;
+  if (cfg.metrics) cfg.server.metrics = std::make_shared<socks5::metrics>();
   return cfg;
 }
 
@@ -281,6 +289,18 @@ int main(int argc, char** argv) {
   for (const auto& ep : server.local_endpoints())
     fmt::print(stderr, "socks5-proxy: listening on {}\n", socks5::address(ep).to_string());
 
+  std::optional<socks5::metrics_server> metrics;
+  if (cfg.metrics) {
+    metrics.emplace(ctx.get_executor(), cfg.server.metrics);
+    if (auto ec = metrics->listen(*cfg.metrics))
+      cli::fail("cannot serve metrics on {}: {}", socks5::address(*cfg.metrics).to_string(),
+                ec.message());
+    metrics->start();
+    for (const auto& ep : metrics->local_endpoints())
+      fmt::print(stderr, "socks5-proxy: metrics on http://{}/metrics\n",
+                 socks5::address(ep).to_string());
+  }
+
   asio::signal_set signals(ctx, SIGINT, SIGTERM);
   int received = 0;
   std::function<void(std::error_code, int)> on_signal = [&](std::error_code ec, int) {
@@ -290,7 +310,10 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "socks5-proxy: stopping, sessions have {}s to finish\n",
                  std::chrono::duration<double>(cfg.grace).count());
       // When the last session has ended, nothing else needs the loop.
-      server.async_stop(cfg.grace, [&] { signals.cancel(); });
+      server.async_stop(cfg.grace, [&] {
+        signals.cancel();
+        if (metrics) metrics->stop();
+      });
       signals.async_wait(on_signal);
     } else {
       ctx.stop();

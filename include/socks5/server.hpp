@@ -25,6 +25,8 @@
 
 namespace socks5 {
 
+class metrics;  // socks5/metrics.hpp
+
 using upstream_stream = stream<asio::ip::tcp::socket>;
 
 // What the server knows about a request when it asks the handler.
@@ -150,6 +152,8 @@ struct server_options {
   request_handler handler;
   // Called when a session ends.
   std::function<void(const session_record&)> on_session_end;
+  // Where sessions are counted for Prometheus (socks5/metrics.hpp); none by default.
+  std::shared_ptr<socks5::metrics> metrics;
 };
 
 class server {

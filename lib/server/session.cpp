@@ -4,6 +4,7 @@
 
 #include "socks5/auth/driver.hpp"
 #include "socks5/wire/proxy_protocol.hpp"
+#include "socks5/metrics.hpp"
 #include "socks5/wire/request.hpp"
 
 namespace socks5 {
@@ -22,6 +23,7 @@ session::session(std::shared_ptr<server::state> server, tcp::socket client)
   context_.local = client_.next_layer().local_endpoint(ec);
   client_.next_layer().set_option(tcp::no_delay(true), ec);
   server_->session_started(this);
+  if (const auto& m = server_->options.metrics) m->session_accepted();
 }
 
 session::~session() {
@@ -60,6 +62,7 @@ void session::finish(std::error_code ec) {
   }
   record_.duration = clock_type::now() - started_;
   server_->session_finished();
+  if (const auto& m = server_->options.metrics) m->session_ended(record_);
   if (server_->options.on_session_end) server_->options.on_session_end(record_);
 }
 
@@ -252,6 +255,7 @@ asio::awaitable<std::error_code> session::negotiate() {
   if (!chosen) co_return errc::no_acceptable_methods;
 
   record_.method = context_.method = chosen->code();
+  if (const auto& m = server_->options.metrics) m->method_selected(chosen->code());
   auto machine = chosen->start(server_auth_context{context_.client});
   if (auto ec = co_await run_auth(client_.next_layer(), *machine)) co_return ec;
   record_.identity = context_.identity = machine->identity();
@@ -262,6 +266,8 @@ asio::awaitable<std::error_code> session::negotiate() {
 }
 
 asio::awaitable<std::error_code> session::send_reply(reply_code code, const address& bound) {
+  if (const auto& m = server_->options.metrics; m && !record_.reply)
+    m->reply_sent(record_.cmd, code, clock_type::now() - started_);
   record_.reply = code;
   wire::reply_buffer out;
   if (auto ec = wire::encode(wire::reply{static_cast<wire::byte>(code), bound}, out)) co_return ec;
