@@ -1,6 +1,7 @@
 // socks5-proxy: the socks5::server as a program.
 #include <csignal>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -8,6 +9,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/core.h>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 
@@ -16,9 +18,9 @@
 #include "socks5/auth/password_file.hpp"
 #include "socks5/auth/ssl.hpp"
 #include "socks5/auth/user_pass.hpp"
-#include "socks5/network.hpp"
 #include "socks5/metrics.hpp"
 #include "socks5/metrics_server.hpp"
+#include "socks5/network.hpp"
 #include "socks5/server.hpp"
 
 namespace {
@@ -279,7 +281,17 @@ config parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   config cfg = parse(argc, argv);
-  asio::io_context ctx(static_cast<int>(cfg.threads));
+  // One io_context per thread, each run by that thread alone: the listeners live on the first,
+  // sessions are spread over all of them and need no locking among themselves.
+  asio::io_context ctx(1);
+  std::vector<std::unique_ptr<asio::io_context>> workers;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> keep_running;
+  cfg.server.session_executors = {ctx.get_executor()};
+  for (std::size_t i = 1; i < cfg.threads; ++i) {
+    auto& w = *workers.emplace_back(std::make_unique<asio::io_context>(1));
+    keep_running.push_back(asio::make_work_guard(w));
+    cfg.server.session_executors.push_back(w.get_executor());
+  }
   socks5::server server(ctx.get_executor(), cfg.server);
   for (const auto& ep : cfg.listen) {
     if (auto ec = server.listen(ep))
@@ -313,17 +325,20 @@ int main(int argc, char** argv) {
       server.async_stop(cfg.grace, [&] {
         signals.cancel();
         if (metrics) metrics->stop();
+        keep_running.clear();
       });
       signals.async_wait(on_signal);
     } else {
       ctx.stop();
+      for (auto& w : workers)
+        w->stop();
     }
   };
   signals.async_wait(on_signal);
 
   std::vector<std::thread> pool;
-  for (std::size_t i = 1; i < cfg.threads; ++i)
-    pool.emplace_back([&] { ctx.run(); });
+  for (auto& w : workers)
+    pool.emplace_back([&w = *w] { w.run(); });
   ctx.run();
   for (auto& t : pool)
     t.join();

@@ -148,6 +148,11 @@ struct server_options {
   bool allow_udp = true;
   std::optional<asio::ip::address> udp_advertise;
   std::size_t udp_queue_limit = 64;
+  // Sessions run on these executors in turn, each of which must be run by one thread only (an
+  // io_context per core, say): a session then needs no strand of its own, and nothing is shared
+  // between threads on the relay path. Empty: every session gets a strand of the server's
+  // executor, which may then be run by any number of threads.
+  std::vector<asio::any_io_executor> session_executors;
   // Decides each request; without one every request is served as asked.
   request_handler handler;
   // Called when a session ends.

@@ -13,10 +13,15 @@ using asio::ip::tcp;
 
 namespace {
 
+// The coroutine owns its session from the start: on another io_context it may begin only after
+// the accept loop has moved on.
+asio::awaitable<void> run_session(std::shared_ptr<session> s) {
+  co_await s->run();
+}
+
 asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st, tcp::acceptor& acceptor) {
   for (;;) {
-    // Each session gets a strand of its own, so a pool of threads can run the server.
-    const asio::any_io_executor session_ex = asio::make_strand(st->ex);
+    const asio::any_io_executor session_ex = st->next_session_executor();
     auto [ec, socket] = co_await acceptor.async_accept(session_ex, detail::use_tuple);
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
@@ -34,7 +39,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st, tcp::accept
       continue;
     }
     auto s = std::make_shared<session>(st, std::move(socket));
-    asio::co_spawn(s->get_executor(), s->run(), asio::detached);
+    asio::co_spawn(session_ex, run_session(std::move(s)), asio::detached);
   }
 }
 
@@ -42,6 +47,13 @@ asio::awaitable<void> accept_loop(std::shared_ptr<server::state> st, tcp::accept
 
 void server::state::start_accepting(tcp::acceptor& acceptor) {
   asio::co_spawn(strand, accept_loop(shared_from_this(), acceptor), asio::detached);
+}
+
+asio::any_io_executor server::state::next_session_executor() {
+  const auto& given = options.session_executors;
+  // Each session gets a strand of its own, so that a pool of threads can run the server.
+  if (given.empty()) return asio::make_strand(ex);
+  return given[next_executor++ % given.size()];
 }
 
 void server::state::session_started(session* s) {

@@ -27,6 +27,8 @@ struct server::state : std::enable_shared_from_this<server::state> {
         grace_timer(strand) {}
 
   void start_accepting(asio::ip::tcp::acceptor& acceptor);
+  // Where the next session runs: the given executors in turn, or a new strand.
+  asio::any_io_executor next_session_executor();
   void session_started(session* s);
   void session_finished();
   void session_destroyed(session* s);
@@ -50,6 +52,7 @@ struct server::state : std::enable_shared_from_this<server::state> {
   std::vector<std::function<void()>> stop_callbacks;
   asio::steady_timer grace_timer;  // strand only
 
+  std::size_t next_executor = 0;  // accept loops only, on the strand
   std::atomic<std::size_t> active{0};
   std::atomic<std::uint64_t> total{0};
 };

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
+#include <thread>
 
 #include "echo_server.hpp"
 #include "proxy.hpp"
@@ -169,6 +171,51 @@ TEST_CASE("a pool of threads serves 64 concurrent clients, each checked end to e
   ctx.run_for(30s);
   CHECK(good.load() == 64);
   CHECK(proxy.server().total_sessions() == 64);
+}
+
+TEST_CASE("session_executors: sessions spread over io_contexts of one thread each") {
+  // The listener on one context; sessions on three others, in turn; no strands.
+  std::vector<std::unique_ptr<asio::io_context>> contexts;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  server_options options;
+  for (int i = 0; i < 3; ++i) {
+    auto& c = *contexts.emplace_back(std::make_unique<asio::io_context>(1));
+    guards.push_back(asio::make_work_guard(c));
+    options.session_executors.push_back(c.get_executor());
+  }
+  std::mutex mutex;
+  std::set<std::thread::id> threads_seen;
+  options.handler = [&](const request_context&) -> asio::awaitable<decision> {
+    std::lock_guard lock(mutex);
+    threads_seen.insert(std::this_thread::get_id());
+    co_return decision::allow();
+  };
+  test::threaded_proxy proxy(options);
+  std::vector<std::thread> threads;
+  for (auto& c : contexts)
+    threads.emplace_back([&c = *c] { c.run(); });
+
+  asio::io_context ctx;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 30; ++i) {
+    asio::co_spawn(
+        ctx,
+        [&, i]() -> asio::awaitable<void> {
+          socks5::client c(ctx.get_executor(), "127.0.0.1", proxy.port());
+          auto s = co_await c.async_connect(address(proxy.echo_endpoint()), asio::use_awaitable);
+          const auto data = test::random_payload(200 * 1024, static_cast<unsigned>(i));
+          auto got = co_await test::echo_round_trip(s, data);
+          if (!got.error && got.hash == test::sha256(data)) ++good;
+        },
+        asio::detached);
+  }
+  ctx.run_for(30s);
+  CHECK(good.load() == 30);
+  CHECK(threads_seen.size() == 3);
+  proxy.server().stop();
+  guards.clear();
+  for (auto& t : threads)
+    t.join();
 }
 
 TEST_CASE("backpressure: a client that never reads holds the server to a bounded amount") {
