@@ -76,6 +76,7 @@ Options:
   --grace SEC              on SIGINT/SIGTERM, let sessions finish this long (default 5)
   --metrics ADDR:PORT      serve Prometheus metrics at http://ADDR:PORT/metrics, e.g.
                            127.0.0.1:9180 ([::1]:9180 for IPv6)
+  --no-splice              relay through a user-space buffer instead of splice(2)
   --quiet                  do not log sessions
   --help                   show this text
 )";
@@ -218,6 +219,8 @@ config parse(int argc, char** argv) {
       cfg.grace = cli::seconds(args.value());
     } else if (*opt == "--metrics") {
       cfg.metrics = cli::endpoint(args.value());
+    } else if (*opt == "--no-splice") {
+      cfg.server.relay_splice = false;
     } else if (*opt == "--quiet") {
       cfg.quiet = true;
     } else {
