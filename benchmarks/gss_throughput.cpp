@@ -11,6 +11,7 @@
 #include "bench.hpp"
 #include "kdc.hpp"
 #include "machines.hpp"
+#include "relay_rate.hpp"
 #include "socks5/auth/gss_protection.hpp"
 #include "socks5/auth/gssapi.hpp"
 #include "socks5/client.hpp"
@@ -59,27 +60,6 @@ double raw_rate(gss_level level, std::size_t total) {
       throw std::runtime_error("wrap/unwrap failed");
   }
   return bench::mib_per_second(total, clock_type::now() - start);
-}
-
-double relay_rate(gss_level level, std::size_t total, const asio::ip::tcp::endpoint& target) {
-  bench::background proxy_thread;
-  server_options options;
-  options.methods = {make_server(level)};
-  socks5::server server(proxy_thread.context().get_executor(), options);
-  server.listen({asio::ip::address_v4::loopback(), 0});
-  server.start();
-  asio::io_context ctx;
-  client_options copts;
-  copts.methods = {GssapiAuth::client(client_side(level))};
-  socks5::client c(ctx.get_executor(), "localhost", server.local_endpoints().at(0).port(), copts);
-  const address where(target);
-  const auto took = bench::run(ctx, [&]() -> asio::awaitable<clock_type::duration> {
-    auto s = co_await c.async_connect(where, asio::use_awaitable);
-    auto d = co_await bench::push(s, total);
-    co_return d;
-  }());
-  server.stop();
-  return bench::mib_per_second(total, took);
 }
 
 // Negotiations in memory, one after another, for `seconds`.
@@ -149,7 +129,8 @@ int main(int argc, char** argv) {
   std::string levels_json;
   for (auto level : {gss_level::integrity, gss_level::confidentiality}) {
     const double raw = raw_rate(level, total);
-    const double relay = relay_rate(level, total, target.endpoint());
+    const double relay = bench::relay_rate(
+        {make_server(level)}, {GssapiAuth::client(client_side(level))}, total, target.endpoint());
     const bool integrity = level == gss_level::integrity;
     std::fprintf(out, "  %-26s %8.0f MiB/s %8.0f MiB/s %8.2f\n",
                  integrity ? "level 1 (integrity)" : "level 2 (confidentiality)", raw, relay,

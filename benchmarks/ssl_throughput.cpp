@@ -13,6 +13,7 @@
 #include "bench.hpp"
 #include "machines.hpp"
 #include "pki.hpp"
+#include "relay_rate.hpp"
 #include "socks5/auth/ssl.hpp"
 #include "socks5/auth/tls_protection.hpp"
 #include "socks5/client.hpp"
@@ -46,30 +47,6 @@ SslAuth::client make_client(bool resume) {
   auto c = SslAuth::client::create(o, ec);
   if (ec) throw std::system_error(ec);
   return c;
-}
-
-// Upload `total` octets through a proxy configured with `methods`: MiB/s.
-double relay_rate(std::vector<any_server_auth> server_methods,
-                  std::vector<any_client_auth> client_methods, std::size_t total,
-                  const asio::ip::tcp::endpoint& target) {
-  bench::background proxy_thread;
-  server_options options;
-  options.methods = std::move(server_methods);
-  socks5::server server(proxy_thread.context().get_executor(), options);
-  server.listen({asio::ip::address_v4::loopback(), 0});
-  server.start();
-  asio::io_context ctx;
-  client_options copts;
-  copts.methods = std::move(client_methods);
-  socks5::client c(ctx.get_executor(), "localhost", server.local_endpoints().at(0).port(), copts);
-  const address where(target);
-  const auto took = bench::run(ctx, [&]() -> asio::awaitable<clock_type::duration> {
-    auto s = co_await c.async_connect(where, asio::use_awaitable);
-    auto d = co_await bench::push(s, total);
-    co_return d;
-  }());
-  server.stop();
-  return bench::mib_per_second(total, took);
 }
 
 // The suite a connection negotiates.
@@ -157,10 +134,10 @@ int main(int argc, char** argv) {
   // machine only ever slows a round down, and it hits both alike.
   double plain = 0, ssl = 0;
   for (std::size_t r = 0; r < rounds; ++r) {
-    plain = std::max(plain,
-                     relay_rate({NoAuth::server{}}, {NoAuth::client{}}, total, target.endpoint()));
-    ssl =
-        std::max(ssl, relay_rate({make_server()}, {make_client(false)}, total, target.endpoint()));
+    plain = std::max(
+        plain, bench::relay_rate({NoAuth::server{}}, {NoAuth::client{}}, total, target.endpoint()));
+    ssl = std::max(
+        ssl, bench::relay_rate({make_server()}, {make_client(false)}, total, target.endpoint()));
   }
   std::size_t full_resumed = 0, resumed_resumed = 0;
   const double full = handshakes(false, seconds, full_resumed);

@@ -11,7 +11,6 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/read_until.hpp>
 #include <asio/steady_timer.hpp>
@@ -19,13 +18,16 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "../net/listener.hpp"
+#include "socks5/auth/driver.hpp"
+
 namespace socks5 {
 
 using asio::ip::tcp;
 
 namespace {
 
-constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+using detail::use_tuple;
 
 struct response {
   int status = 200;
@@ -216,13 +218,8 @@ metrics_server::~metrics_server() {
 }
 
 std::error_code metrics_server::listen(const tcp::endpoint& endpoint) {
-  auto acceptor = std::make_unique<tcp::acceptor>(state_->strand);
   std::error_code ec;
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-  if (!ec) acceptor->bind(endpoint, ec);
-  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  auto acceptor = detail::open_listener(state_->strand, endpoint, false, ec);
   if (ec) return ec;
   std::lock_guard lock(state_->mutex);
   if (state_->stopping) return asio::error::operation_aborted;
@@ -232,14 +229,8 @@ std::error_code metrics_server::listen(const tcp::endpoint& endpoint) {
 }
 
 std::vector<tcp::endpoint> metrics_server::local_endpoints() const {
-  std::vector<tcp::endpoint> out;
   std::lock_guard lock(state_->mutex);
-  for (const auto& a : state_->acceptors) {
-    std::error_code ec;
-    auto ep = a->local_endpoint(ec);
-    if (!ec) out.push_back(ep);
-  }
-  return out;
+  return detail::bound_endpoints(state_->acceptors);
 }
 
 void metrics_server::start() {

@@ -2,9 +2,9 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 
+#include "../net/listener.hpp"
 #include "session.hpp"
 
 namespace socks5 {
@@ -121,15 +121,8 @@ server::~server() {
 }
 
 std::error_code server::listen(const tcp::endpoint& endpoint) {
-  auto acceptor = std::make_unique<tcp::acceptor>(state_->strand);
   std::error_code ec;
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec && state_->options.reuse_port)
-    acceptor->set_option(asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true), ec);
-  if (!ec && endpoint.address().is_v6()) acceptor->set_option(asio::ip::v6_only(true), ec);
-  if (!ec) acceptor->bind(endpoint, ec);
-  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  auto acceptor = detail::open_listener(state_->strand, endpoint, state_->options.reuse_port, ec);
   if (ec) return ec;
   std::lock_guard lock(state_->mutex);
   if (state_->stopping) return errc::server_stopping;
@@ -139,14 +132,8 @@ std::error_code server::listen(const tcp::endpoint& endpoint) {
 }
 
 std::vector<tcp::endpoint> server::local_endpoints() const {
-  std::vector<tcp::endpoint> out;
   std::lock_guard lock(state_->mutex);
-  for (const auto& a : state_->acceptors) {
-    std::error_code ec;
-    auto ep = a->local_endpoint(ec);
-    if (!ec) out.push_back(ep);
-  }
-  return out;
+  return detail::bound_endpoints(state_->acceptors);
 }
 
 void server::start() {
