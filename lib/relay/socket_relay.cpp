@@ -1,6 +1,8 @@
 #include "socket_relay.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <asio/post.hpp>
 #include <asio/write.hpp>
@@ -20,6 +22,30 @@ constexpr int chunks_per_turn = 16;
 std::error_code last_error() {
   return {errno, asio::error::get_system_category()};
 }
+
+#if defined(__linux__)
+// splice(2) into a socket has no MSG_NOSIGNAL: a peer that has gone would raise SIGPIPE and,
+// by default, end the process. The signal is blocked on this thread for the call, and one it
+// raised is taken back before the mask is restored, so the caller just sees EPIPE.
+ssize_t splice_to_socket(int pipe_read_end, int socket, std::size_t length) {
+  sigset_t pipe_signal, old_mask, pending;
+  sigemptyset(&pipe_signal);
+  sigaddset(&pipe_signal, SIGPIPE);
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
+  const auto out =
+      ::splice(pipe_read_end, nullptr, socket, nullptr, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  const int saved_errno = errno;
+  if (out < 0 && saved_errno == EPIPE && !was_pending) {
+    const timespec no_wait{};
+    sigtimedwait(&pipe_signal, nullptr, &no_wait);
+  }
+  pthread_sigmask(SIG_SETMASK, &old_mask, nullptr);
+  errno = saved_errno;
+  return out;
+}
+#endif
 
 }  // namespace
 
@@ -112,8 +138,7 @@ void socket_relay::splice_through_pipe(direction& d) {
 
 bool socket_relay::drain_pipe(direction& d) {
   while (d.in_pipe > 0) {
-    const auto out = ::splice(d.pipe.read_end(), nullptr, d.to.native_handle(), nullptr, d.in_pipe,
-                              SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    const auto out = splice_to_socket(d.pipe.read_end(), d.to.native_handle(), d.in_pipe);
     if (out < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) {

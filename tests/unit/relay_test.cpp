@@ -116,3 +116,50 @@ TEST_CASE("relay between plain sockets: through a lent buffer, and with splice(2
   relay_counters counters;
   CHECK(relay_round_trip(relay_options{}, 100000, counters).size == 100000);
 }
+
+TEST_CASE("relay: a receiver that has gone ends the relay with an error, never SIGPIPE") {
+  // The default action of SIGPIPE ends the process: this test would not finish.
+  for (const bool splice : {false, true}) {
+    INFO("splice " << splice);
+    asio::io_context ctx;
+    tcp::acceptor front(ctx, {asio::ip::address_v4::loopback(), 0});
+    tcp::acceptor gone(ctx, {asio::ip::address_v4::loopback(), 0});
+    buffer_pool buffers;
+    pipe_pool pipes;
+    relay_options options;
+    options.buffers = &buffers;
+    options.splice = splice;
+    options.pipes = &pipes;
+    relay_counters counters;
+    std::optional<std::error_code> relay_result;
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+          auto a = co_await front.async_accept(asio::use_awaitable);
+          tcp::socket b(ctx);
+          co_await b.async_connect(gone.local_endpoint(), asio::use_awaitable);
+          relay_result = co_await relay(a, b, counters, options);
+        },
+        asio::detached);
+    // The target accepts and closes at once, reading nothing.
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+          auto s = co_await gone.async_accept(asio::use_awaitable);
+          s.close();
+        },
+        asio::detached);
+    test::run(ctx, [&]() -> asio::awaitable<void> {
+      tcp::socket s(ctx);
+      co_await s.async_connect(front.local_endpoint(), asio::use_awaitable);
+      const std::vector<char> chunk(256 * 1024, 'x');
+      for (int i = 0; i < 64 && !relay_result; ++i) {
+        auto [ec, n] = co_await asio::async_write(s, asio::buffer(chunk), detail::use_tuple);
+        if (ec) break;
+      }
+    }());
+    ctx.run_for(std::chrono::milliseconds(500));
+    REQUIRE(relay_result.has_value());
+    CHECK(*relay_result);  // EPIPE or a reset: an error, reported
+  }
+}
