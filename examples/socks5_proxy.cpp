@@ -1,4 +1,5 @@
 // socks5-proxy: the socks5::server as a program.
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <asio/signal_set.hpp>
 
 #include "cli.hpp"
+#include "socks5/access_rules.hpp"
 #include "socks5/auth/gssapi.hpp"
 #include "socks5/auth/password_file.hpp"
 #include "socks5/auth/ssl.hpp"
@@ -28,7 +30,11 @@ namespace {
 constexpr const char* usage = R"(Usage: socks5-proxy [options]
 
 A SOCKS Version 5 proxy server (RFC 1928). Without options it listens on
-127.0.0.1:1080 and requires no authentication.
+127.0.0.1:1080 and requires no authentication. It refuses to start as an open
+proxy: listening beyond loopback with a method that lets anyone in ("none", or
+"ssl" without --client-ca or --ssl-subauth) and nothing restricting clients
+(--allow-from, or --rule/--rules whose every allow names from= or user=) needs
+--allow-open-proxy.
 
 Options:
   --listen ADDR:PORT       listen here; repeatable (default 127.0.0.1:1080)
@@ -62,6 +68,15 @@ Options:
                            (a bare address is one host); repeatable; other clients' requests
                            are refused with X'02' (IPv4-mapped IPv6 clients match IPv4
                            networks)
+  --rule RULE              an access rule, repeatable, first match wins; once any is given,
+                           requests no rule allows are refused with X'02'. RULE is
+                           "allow|deny [from=CIDR] [to=CIDR|NAME|.SUFFIX] [port=N|N-M]
+                           [user=NAME] [cmd=connect|bind|udp]", e.g. "allow
+                           from=10.0.0.0/8 to=.example.com port=443 user=alice"
+  --rules FILE             access rules from FILE, one per line ('#' comments); after
+                           --allow-from, which is checked first
+  --allow-open-proxy       start even when anyone who can reach a non-loopback listener
+                           could use the proxy without authentication or restriction
   --proxy-protocol         behind a load balancer: every connection starts with a PROXY
                            protocol header (v2, or v1 text) naming the real client, who is
                            then the client for --allow-from, authentication and the log;
@@ -92,6 +107,8 @@ struct config {
   std::size_t threads = 1;
   socks5::server_options server;
   std::vector<socks5::network> allow_from;
+  socks5::access_rules rules;
+  bool allow_open_proxy = false;
   std::chrono::milliseconds grace = std::chrono::seconds(5);
   bool quiet = false;
   std::optional<asio::ip::tcp::endpoint> metrics;
@@ -139,12 +156,55 @@ void log_session(const socks5::session_record& r) {
 }
 
 // --allow-from: the client (as the PROXY protocol header names it, when there is one) must be
-// in one of the networks.
-asio::awaitable<socks5::decision> allow_from(
-    std::shared_ptr<const std::vector<socks5::network>> allowed, asio::ip::address client) {
-  for (const auto& n : *allowed)
-    if (n.contains(client)) co_return socks5::decision::allow();
-  co_return socks5::decision::deny(socks5::reply_code::not_allowed);
+// in one of the networks; then the access rules, if any, decide.
+asio::awaitable<socks5::decision> check_policy(
+    std::shared_ptr<const std::vector<socks5::network>> allowed, socks5::request_handler rules,
+    socks5::request_context request) {
+  const auto client = request.client.address();
+  const bool in_allowed =
+      allowed->empty() || std::any_of(allowed->begin(), allowed->end(),
+                                      [&](const socks5::network& n) { return n.contains(client); });
+  if (!in_allowed) co_return socks5::decision::deny(socks5::reply_code::not_allowed);
+  if (!rules) co_return socks5::decision::allow();
+  auto by_rules = rules(request);
+  socks5::decision d = co_await std::move(by_rules);
+  co_return d;
+}
+
+bool is_loopback(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped())
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).is_loopback();
+  return a.is_loopback();  // 127.0.0.0/8, ::1; never 0.0.0.0 or ::
+}
+
+// Refuses to serve as an open proxy: a listener beyond loopback, a method that lets anyone in,
+// and nothing that restricts who may use it. Only --allow-open-proxy overrides this.
+void refuse_open_proxy(const config& cfg) {
+  const auto exposed = std::find_if(cfg.listen.begin(), cfg.listen.end(),
+                                    [](const auto& ep) { return !is_loopback(ep.address()); });
+  if (exposed == cfg.listen.end()) return;
+  const bool ssl_authenticates = !cfg.ssl.client_ca_file.empty() || cfg.ssl_subauth;
+  const auto open_method = std::find_if(cfg.methods.begin(), cfg.methods.end(), [&](const auto& m) {
+    return m == "none" || (m == "ssl" && !ssl_authenticates);
+  });
+  if (open_method == cfg.methods.end()) return;
+  const bool restricted_by_network =
+      std::any_of(cfg.allow_from.begin(), cfg.allow_from.end(),
+                  [](const socks5::network& n) { return n.prefix_length() > 0; });
+  if (restricted_by_network || cfg.rules.restricts_clients()) return;
+  if (cfg.allow_open_proxy) {
+    fmt::print(stderr,
+               "socks5-proxy: warning: anyone who can reach {} may use this proxy "
+               "(--allow-open-proxy)\n",
+               socks5::address(*exposed).to_string());
+    return;
+  }
+  cli::fail(
+      "refusing to start an open proxy: {} is not a loopback address, method '{}' lets any "
+      "client in, and neither --allow-from nor --rule restricts clients. Require "
+      "authentication (--users), restrict clients (--allow-from, --rule 'allow from=CIDR'), "
+      "or pass --allow-open-proxy to run it anyway",
+      socks5::address(*exposed).to_string(), *open_method);
 }
 
 config parse(int argc, char** argv) {
@@ -201,6 +261,21 @@ config parse(int argc, char** argv) {
       std::error_code ec;
       cfg.allow_from.push_back(socks5::network::parse(text, ec));
       if (ec) cli::fail("'{}' is not a network (ADDR/LEN, e.g. 192.0.2.0/24 or ::1/128)", text);
+    } else if (*opt == "--rule") {
+      const auto text = args.value();
+      std::string error;
+      auto rule = socks5::access_rule::parse(text, error);
+      if (!rule) cli::fail("--rule '{}': {}", text, error);
+      cfg.rules.add(std::move(*rule));
+    } else if (*opt == "--rules") {
+      const auto path = args.value();
+      std::string error;
+      auto loaded = socks5::access_rules::load(path, error);
+      if (!loaded) cli::fail("--rules '{}': {}", path, error);
+      for (const auto& rule : loaded->rules())
+        cfg.rules.add(rule);
+    } else if (*opt == "--allow-open-proxy") {
+      cfg.allow_open_proxy = true;
     } else if (*opt == "--proxy-protocol") {
       cfg.server.proxy_protocol = true;
     } else if (*opt == "--reuse-port") {
@@ -232,6 +307,7 @@ config parse(int argc, char** argv) {
 
   // With a users file, username/password is required unless no-auth is asked for by name.
   if (cfg.methods.empty()) cfg.methods.push_back(cfg.users_file ? "userpass" : "none");
+  refuse_open_proxy(cfg);
   socks5::password_file users;
   auto load_users = [&] {
     if (!cfg.users_file) cli::fail("username/password needs --users FILE");
@@ -269,10 +345,12 @@ config parse(int argc, char** argv) {
       }
     }
   }
-  if (!cfg.allow_from.empty()) {
+  if (!cfg.allow_from.empty() || !cfg.rules.empty()) {
     auto allowed = std::make_shared<const std::vector<socks5::network>>(cfg.allow_from);
-    cfg.server.handler = [allowed](const socks5::request_context& c) {
-      return allow_from(allowed, c.client.address());
+    socks5::request_handler rules;
+    if (!cfg.rules.empty()) rules = cfg.rules.handler();
+    cfg.server.handler = [allowed, rules](const socks5::request_context& c) {
+      return check_policy(allowed, rules, c);
     };
   }
   if (!cfg.quiet) cfg.server.on_session_end = log_session;

@@ -46,6 +46,8 @@ class socks5_category_impl final : public std::error_category {
       case errc::auth_rejected_by_policy: return "authentication result rejected by policy";
       case errc::peer_aborted: return "peer aborted the authentication";
       case errc::mutual_auth_required: return "mutual authentication was not established";
+      case errc::replay_detection_required:
+        return "security context without replay and sequence detection";
       case errc::protection_level_rejected: return "no acceptable protection level";
       case errc::protection_mismatch: return "message protection differs from the agreed level";
       case errc::replayed_message: return "replayed, reordered or missing protected message";
@@ -91,6 +93,7 @@ class socks5_category_impl final : public std::error_category {
       case errc::auth_rejected_by_policy:
       case errc::peer_aborted:
       case errc::mutual_auth_required:
+      case errc::replay_detection_required:
       case errc::protection_level_rejected:
       case errc::credentials_unavailable:
       case errc::credentials_expired:

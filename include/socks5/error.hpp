@@ -49,6 +49,7 @@ enum class errc : int {
   auth_rejected_by_policy = 43,
   peer_aborted = 44,               // the peer sent the abort message (RFC 1961: 01 FF)
   mutual_auth_required = 45,       // the context was established without mutual authentication
+  replay_detection_required = 68,  // ... or without replay and sequence detection
   protection_level_rejected = 46,  // no protection level both sides accept
   protection_mismatch = 47,        // a message protected other than the agreed level says
   replayed_message = 48,           // a duplicate, old, reordered or missing message

@@ -1,18 +1,18 @@
 #include "socks5/auth/user_pass.hpp"
 
+#include <openssl/mem.h>
+#include <openssl/sha.h>
+
 namespace socks5 {
 
 bool constant_time_equal(std::string_view given, std::string_view expected) noexcept {
-  // Walk `given` whole whatever `expected` holds; a length mismatch is folded into the result.
-  unsigned char diff = given.size() != expected.size() ? 1 : 0;
-  const std::size_t n = expected.size();
-  for (std::size_t i = 0; i < given.size(); ++i) {
-    const auto e = n == 0 ? 0 : static_cast<unsigned char>(expected[i % n]);
-    diff |= static_cast<unsigned char>(given[i]) ^ e;
-  }
-  // Keep the compiler from turning the loop into an early exit.
-  volatile unsigned char sink = diff;
-  return sink == 0;
+  // Both secrets are hashed, and the two 32-octet digests compared with CRYPTO_memcmp, which
+  // looks at every octet whatever it finds: neither where the secrets differ nor whether their
+  // lengths do shows in the time taken.
+  std::uint8_t given_digest[SHA256_DIGEST_LENGTH], expected_digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const std::uint8_t*>(given.data()), given.size(), given_digest);
+  SHA256(reinterpret_cast<const std::uint8_t*>(expected.data()), expected.size(), expected_digest);
+  return CRYPTO_memcmp(given_digest, expected_digest, SHA256_DIGEST_LENGTH) == 0;
 }
 
 UserPassAuth::client_machine::client_machine(std::string username, std::string password) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "context_flags.hpp"
 #include "handles.hpp"
 #include "level_token.hpp"
 #include "message.hpp"
@@ -138,7 +139,7 @@ struct gss_client_state {
 
   // Context established: mutual authentication is required, then the level is negotiated.
   auth_step established_step() {
-    if (!(flags & GSS_C_MUTUAL_FLAG)) return fail(errc::mutual_auth_required);
+    if (auto ec = gss::missing_required_flags(flags)) return fail(ec);
     std::vector<wire::byte> body;
     if (auto ec =
             gss::encode_level(context->context.get(), options->levels.front(), options->nec, body))
@@ -219,6 +220,10 @@ auth_step GssapiAuth::client_machine::next() {
 
 gss_level GssapiAuth::client_machine::level() const noexcept {
   return state_->agreed;
+}
+
+gss_context_flags GssapiAuth::client_machine::flags() const noexcept {
+  return state_->established ? gss::context_flags(state_->flags) : gss_context_flags{};
 }
 
 std::unique_ptr<protection> GssapiAuth::client_machine::take_protection() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "context_flags.hpp"
 #include "handles.hpp"
 #include "level_token.hpp"
 #include "message.hpp"
@@ -38,6 +39,8 @@ struct gss_server_state {
   gss::name client;
   std::string identity;
   gss_level agreed = gss_level::clear;
+  OM_uint32 flags = 0;  // the context's ret_flags
+  bool established = false;
 
   gss::message_reader in;
   std::vector<wire::byte> out;
@@ -69,14 +72,15 @@ struct gss_server_state {
 
     gss_buffer_desc token = gss::input(in.token());
     gss::buffer output;
-    OM_uint32 minor = 0, flags = 0;
+    OM_uint32 minor = 0;
     const OM_uint32 major = gss_accept_sec_context(
         &minor, context->context.out(), acceptor->credentials.get(), &token,
         GSS_C_NO_CHANNEL_BINDINGS, client.out(), nullptr, output.get(), &flags, nullptr, nullptr);
     if (GSS_ERROR(major)) return abort(gss::make_error(major, minor));
     if (major & GSS_S_CONTINUE_NEEDED)
       return send(wire::frame_type::gss_authentication, output.view(), stage::reply_sent);
-    if (!(flags & GSS_C_MUTUAL_FLAG)) return abort(errc::mutual_auth_required);
+    established = true;
+    if (auto ec = gss::missing_required_flags(flags)) return abort(ec);
 
     gss::buffer display;
     OM_uint32 display_minor = 0;
@@ -265,6 +269,10 @@ std::string GssapiAuth::server_machine::identity() const {
 }
 gss_level GssapiAuth::server_machine::level() const noexcept {
   return state_->agreed;
+}
+
+gss_context_flags GssapiAuth::server_machine::flags() const noexcept {
+  return state_->established ? gss::context_flags(state_->flags) : gss_context_flags{};
 }
 
 std::unique_ptr<protection> GssapiAuth::server_machine::take_protection() {

@@ -18,12 +18,21 @@ std::error_code last_error() {
 }
 
 std::error_code handshake_error(const SSL* ssl) {
-  const long verify = SSL_get_verify_result(ssl);
-  if (verify != X509_V_OK) {
-    ERR_clear_error();
-    return {static_cast<int>(verify), tls_verify_category()};
+  // The verification result says why only when verification is what failed: BoringSSL reports
+  // X509_V_ERR_INVALID_CALL before any certificate arrived, and with verification off (a pin)
+  // keeps a result that did not end the handshake.
+  std::uint32_t first = 0;
+  bool verify_failed = false;
+  while (const std::uint32_t code = ERR_get_error()) {
+    if (first == 0) first = code;
+    if (ERR_GET_LIB(code) == ERR_LIB_SSL && ERR_GET_REASON(code) == SSL_R_CERTIFICATE_VERIFY_FAILED)
+      verify_failed = true;
   }
-  return last_error();
+  const long verify = SSL_get_verify_result(ssl);
+  if (verify_failed && verify != X509_V_OK)
+    return {static_cast<int>(verify), tls_verify_category()};
+  if (first == 0) return errc::general_failure;
+  return {static_cast<int>(first), tls_category()};
 }
 
 // The BIO between TLS and a channel: no buffer of its own, so nothing is copied or shifted

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "../auth/select_method.hpp"
 #include "socks5/wire/method.hpp"
 
 namespace socks5::tls {
@@ -175,14 +176,8 @@ auth_step negotiation::on_method_request() {
   if (request.invalid()) return fail(request.error);
   plain.erase(plain.begin(), plain.begin() + static_cast<std::ptrdiff_t>(request.size));
   // The server's order of preference, as outside TLS.
-  const any_server_auth* chosen = nullptr;
-  for (const auto& side : server_config_->options.subauth) {
-    const auto& offered = request.value.methods;
-    if (std::find(offered.begin(), offered.end(), side.code()) != offered.end()) {
-      chosen = &side;
-      break;
-    }
-  }
+  const any_server_auth* chosen = detail::select_method<any_server_auth>(
+      server_config_->options.subauth, request.value.methods);
   const auto selection =
       wire::encode(wire::method_selection{chosen ? chosen->code() : method::no_acceptable});
   out_.clear();

@@ -49,6 +49,7 @@ TEST_CASE("the category is named socks5 and every code has its own message") {
                       errc::unexpected_token,
                       errc::peer_aborted,
                       errc::mutual_auth_required,
+                      errc::replay_detection_required,
                       errc::protection_level_rejected,
                       errc::protection_mismatch,
                       errc::replayed_message,

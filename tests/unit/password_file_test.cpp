@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
@@ -64,4 +65,58 @@ TEST_CASE("constant_time_equal") {
   CHECK_FALSE(constant_time_equal("x", ""));
   // Repeating the secret is not the secret.
   CHECK_FALSE(constant_time_equal("abab", "ab"));
+}
+
+namespace {
+
+// The RFC 1929 server over `users` answers this request with STATUS 00 (true) or not.
+bool accepted(const password_file& users, const std::string& user, const std::string& pass) {
+  std::vector<std::uint8_t> request{0x01, static_cast<std::uint8_t>(user.size())};
+  request.insert(request.end(), user.begin(), user.end());
+  request.push_back(static_cast<std::uint8_t>(pass.size()));
+  request.insert(request.end(), pass.begin(), pass.end());
+  auto m = socks5::UserPassAuth::server{users}.start({});
+  std::size_t at = 0;
+  auto step = m.next();
+  while (step.what == socks5::auth_step::action::read) {
+    REQUIRE(at + step.input.size() <= request.size());
+    std::copy_n(request.begin() + static_cast<std::ptrdiff_t>(at), step.input.size(),
+                step.input.begin());
+    at += step.input.size();
+    step = m.next();
+  }
+  REQUIRE(step.what == socks5::auth_step::action::write);
+  REQUIRE(step.output.size() == 2);
+  const bool ok = step.output[1] == 0x00;
+  const auto last = m.next();
+  CHECK(ok == (last.what == socks5::auth_step::action::done));
+  CHECK(m.identity() == (ok ? user : std::string()));
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("RFC 1929 against a password file: right, wrong, empty, longest and unknown") {
+  const std::string longest(255, 'L');
+  std::error_code ec;
+  auto users = password_file::parse("alice:wonderland\nlong:" + longest + "\n", ec);
+  REQUIRE_FALSE(ec);
+  CHECK(accepted(users, "alice", "wonderland"));
+  CHECK_FALSE(accepted(users, "alice", "Wonderland"));
+  CHECK_FALSE(accepted(users, "alice", "wonderlan"));
+  CHECK_FALSE(accepted(users, "alice", "wonderland!"));
+  CHECK_FALSE(accepted(users, "alice", ""));
+  CHECK_FALSE(accepted(users, "alice", longest));
+  CHECK(accepted(users, "long", longest));
+  CHECK_FALSE(accepted(users, "long", longest.substr(1)));
+  CHECK_FALSE(accepted(users, "long", longest.substr(0, 254) + "l"));
+  // An unknown user is compared against a stand-in secret, and still refused whatever the
+  // password, including someone else's and an empty one.
+  CHECK_FALSE(accepted(users, "mallory", "wonderland"));
+  CHECK_FALSE(accepted(users, "mallory", ""));
+  CHECK_FALSE(accepted(users, "mallory", longest));
+  CHECK_FALSE(accepted(users, "", "wonderland"));
+  // The user name is matched exactly.
+  CHECK_FALSE(accepted(users, "Alice", "wonderland"));
+  CHECK_FALSE(accepted(users, "alice ", "wonderland"));
 }

@@ -26,6 +26,18 @@ using gss_selective_policy = std::function<bool(wire::bytes_view plaintext)>;
 
 enum class gss_mechanism { kerberos, spnego, library_default };
 
+// What an established security context provides (GSS-API's ret_flags). Both sides refuse a
+// context without mutual authentication (errc::mutual_auth_required) or without replay and
+// sequence detection (errc::replay_detection_required).
+struct gss_context_flags {
+  bool mutual = false;           // GSS_C_MUTUAL_FLAG: the server proved who it is
+  bool replay = false;           // GSS_C_REPLAY_FLAG: repeated messages are detected
+  bool sequence = false;         // GSS_C_SEQUENCE_FLAG: reordered and missing ones too
+  bool integrity = false;        // GSS_C_INTEG_FLAG
+  bool confidentiality = false;  // GSS_C_CONF_FLAG
+  bool delegated = false;        // GSS_C_DELEG_FLAG: the client's ticket was forwarded
+};
+
 namespace detail {
 struct gss_client_state;
 struct gss_server_state;
@@ -81,7 +93,8 @@ struct GssapiAuth {
     auth_step next();
     std::string identity() const { return {}; }
     std::unique_ptr<protection> take_protection();
-    gss_level level() const noexcept;  // the agreed level, once done
+    gss_level level() const noexcept;          // the agreed level, once done
+    gss_context_flags flags() const noexcept;  // once the context is established
 
    private:
     std::unique_ptr<detail::gss_client_state> state_;
@@ -97,6 +110,7 @@ struct GssapiAuth {
     std::string identity() const;  // the client's principal, e.g. "alice@EXAMPLE.ORG"
     std::unique_ptr<protection> take_protection();
     gss_level level() const noexcept;
+    gss_context_flags flags() const noexcept;  // once the context is established
 
    private:
     std::unique_ptr<detail::gss_server_state> state_;

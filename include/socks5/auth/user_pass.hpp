@@ -14,8 +14,8 @@ namespace socks5 {
 // it must not block for long.
 using credential_verifier = std::function<bool(std::string_view user, std::string_view password)>;
 
-// Compares two secrets in time that depends only on the length of `given`, never on where
-// they differ.
+// Compares two secrets in time that depends on neither their content nor where they differ:
+// SHA-256 of each, compared with BoringSSL's CRYPTO_memcmp. For verifiers of passwords.
 bool constant_time_equal(std::string_view given, std::string_view expected) noexcept;
 
 struct UserPassAuth {
