@@ -18,7 +18,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
-#include "../net/listener.hpp"
+#include "../net/listener_set.hpp"
 #include "socks5/auth/driver.hpp"
 
 namespace socks5 {
@@ -118,7 +118,10 @@ struct metrics_server::state : std::enable_shared_from_this<state> {
       : ex(std::move(executor)),
         strand(asio::make_strand(ex)),
         registry(std::move(r)),
-        options(o) {}
+        options(o),
+        listeners(
+            strand, [this](tcp::acceptor& a) { start_accepting(a); },
+            asio::error::operation_aborted) {}
 
   void start_accepting(tcp::acceptor& acceptor);
 
@@ -126,12 +129,10 @@ struct metrics_server::state : std::enable_shared_from_this<state> {
   asio::strand<asio::any_io_executor> strand;  // the listeners live here
   const std::shared_ptr<const metrics> registry;
   const metrics_server_options options;
+  detail::listener_set listeners;  // closed: the server is stopping
 
   std::mutex mutex;  // guards what follows
-  std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
   std::unordered_map<connection*, std::weak_ptr<connection>> connections;
-  bool started = false;
-  bool stopping = false;
 };
 
 namespace {
@@ -155,7 +156,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<state> st, tcp::acceptor& acce
     {
       std::lock_guard lock(st->mutex);
       const auto limit = st->options.max_connections;
-      if (st->stopping || (limit != 0 && st->connections.size() >= limit)) {
+      if (st->listeners.closed() || (limit != 0 && st->connections.size() >= limit)) {
         c->close();
         continue;
       }
@@ -218,45 +219,26 @@ metrics_server::~metrics_server() {
 }
 
 std::error_code metrics_server::listen(const tcp::endpoint& endpoint) {
-  std::error_code ec;
-  auto acceptor = detail::open_listener(state_->strand, endpoint, false, ec);
-  if (ec) return ec;
-  std::lock_guard lock(state_->mutex);
-  if (state_->stopping) return asio::error::operation_aborted;
-  auto& a = *state_->acceptors.emplace_back(std::move(acceptor));
-  if (state_->started) state_->start_accepting(a);
-  return {};
+  return state_->listeners.listen(endpoint, false);
 }
 
 std::vector<tcp::endpoint> metrics_server::local_endpoints() const {
-  std::lock_guard lock(state_->mutex);
-  return detail::bound_endpoints(state_->acceptors);
+  return state_->listeners.local_endpoints();
 }
 
 void metrics_server::start() {
-  std::lock_guard lock(state_->mutex);
-  if (state_->started || state_->stopping) return;
-  state_->started = true;
-  for (auto& a : state_->acceptors)
-    state_->start_accepting(*a);
+  state_->listeners.start();
 }
 
 void metrics_server::stop() {
+  if (!state_->listeners.close()) return;
+  // A connection accepted from here on sees the set closed and is closed at once.
   std::vector<std::shared_ptr<connection>> live;
   {
     std::lock_guard lock(state_->mutex);
-    if (state_->stopping) return;
-    state_->stopping = true;
     for (auto& entry : state_->connections)
       if (auto c = entry.second.lock()) live.push_back(std::move(c));
   }
-  asio::post(state_->strand, [st = state_] {
-    std::lock_guard lock(st->mutex);
-    for (auto& a : st->acceptors) {
-      std::error_code ignored;
-      a->close(ignored);
-    }
-  });
   for (auto& c : live) {
     auto ex = c->socket.get_executor();
     asio::post(ex, [c] { c->close(); });

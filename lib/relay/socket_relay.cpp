@@ -56,8 +56,9 @@ socket_relay::socket_relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
       up_{a, b, counters.a_to_b, {}, {}},
       down_{b, a, counters.b_to_a, {}, {}} {}
 
-void socket_relay::start(done_handler done) {
+void socket_relay::start(done_handler done, std::weak_ptr<void> owner) {
   done_ = std::move(done);
+  owner_ = std::move(owner);
   std::error_code ec;
   // Reads are tried without waiting (would_block says "nothing now"), and splice(2) must
   // never block the thread.
@@ -74,10 +75,11 @@ void socket_relay::start(done_handler done) {
 }
 
 void socket_relay::wait_readable(direction& d) {
-  d.from.async_wait(asio::socket_base::wait_read, [this, &d](std::error_code ec) {
-    if (ec) return fail(d, ec);
-    on_readable(d);
-  });
+  d.from.async_wait(asio::socket_base::wait_read,
+                    [this, &d, keep = owner_.lock()](std::error_code ec) {
+                      if (ec) return fail(d, ec);
+                      on_readable(d);
+                    });
 }
 
 void socket_relay::on_readable(direction& d) {
@@ -100,13 +102,14 @@ void socket_relay::copy_through_buffer(direction& d) {
   if (ec == asio::error::eof) return end_of_stream(d);
   if (ec) return fail(d, ec);
   counters_.last_activity = clock_type::now();
-  asio::async_write(d.to, asio::buffer(d.buffer.data(), n),
-                    [this, &d](std::error_code write_ec, std::size_t written) {
-                      if (write_ec) return fail(d, write_ec);
-                      d.counter += written;
-                      counters_.last_activity = clock_type::now();
-                      copy_through_buffer(d);
-                    });
+  asio::async_write(
+      d.to, asio::buffer(d.buffer.data(), n),
+      [this, &d, keep = owner_.lock()](std::error_code write_ec, std::size_t written) {
+        if (write_ec) return fail(d, write_ec);
+        d.counter += written;
+        counters_.last_activity = clock_type::now();
+        copy_through_buffer(d);
+      });
 }
 
 #if defined(__linux__)
@@ -133,7 +136,7 @@ void socket_relay::splice_through_pipe(direction& d) {
     if (!drain_pipe(d)) return;
   }
   // Its turn is over: let the other sessions on this thread run, then go on.
-  asio::post(d.from.get_executor(), [this, &d] { splice_through_pipe(d); });
+  asio::post(d.from.get_executor(), [this, &d, keep = owner_.lock()] { splice_through_pipe(d); });
 }
 
 bool socket_relay::drain_pipe(direction& d) {
@@ -146,10 +149,11 @@ bool socket_relay::drain_pipe(direction& d) {
         return false;
       }
       // The receiver is slow: only what is in the pipe is held until it can take more.
-      d.to.async_wait(asio::socket_base::wait_write, [this, &d](std::error_code ec) {
-        if (ec) return fail(d, ec);
-        if (drain_pipe(d)) splice_through_pipe(d);
-      });
+      d.to.async_wait(asio::socket_base::wait_write,
+                      [this, &d, keep = owner_.lock()](std::error_code ec) {
+                        if (ec) return fail(d, ec);
+                        if (drain_pipe(d)) splice_through_pipe(d);
+                      });
       return false;
     }
     d.in_pipe -= static_cast<std::size_t>(out);
@@ -196,13 +200,9 @@ void socket_relay::ended(direction& d) {
 void start_socket_relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
                         relay_counters& counters, const relay_options& options,
                         std::function<void(std::error_code)> done) {
-  // Owns itself until it ends.
-  auto* relay = new socket_relay(a, b, counters, options);
-  relay->start([relay, done = std::move(done)](std::error_code ec) {
-    auto finish = std::move(done);
-    delete relay;
-    finish(ec);
-  });
+  // Owned by its pending handlers: freed when it ends, or when its io_context goes away.
+  auto relay = std::make_shared<socket_relay>(a, b, counters, options);
+  relay->start(std::move(done), relay);
 }
 
 }  // namespace socks5::detail

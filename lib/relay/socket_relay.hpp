@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <system_error>
 
 #include <asio/ip/tcp.hpp>
@@ -29,7 +30,10 @@ class socket_relay {
   socket_relay(const socket_relay&) = delete;
   socket_relay& operator=(const socket_relay&) = delete;
 
-  void start(done_handler done);
+  // `owner` (this object, or what holds it) is kept alive by every pending handler and by
+  // nothing else: when the io_context is destroyed with the relay unfinished, dropping its
+  // handlers frees the owner instead of leaving it in a cycle through `done`.
+  void start(done_handler done, std::weak_ptr<void> owner);
 
  private:
   struct direction {
@@ -57,6 +61,7 @@ class socket_relay {
   direction down_;
   std::error_code first_error_;
   done_handler done_;
+  std::weak_ptr<void> owner_;
 };
 
 }  // namespace socks5::detail

@@ -4,7 +4,6 @@
 #include <asio/detached.hpp>
 #include <asio/post.hpp>
 
-#include "../net/listener.hpp"
 #include "session.hpp"
 
 namespace socks5 {
@@ -72,7 +71,7 @@ void server::state::check_stopped() {
   std::vector<std::function<void()>> callbacks;
   {
     std::lock_guard lock(mutex);
-    if (!stopping || stopped || active.load() != 0) return;
+    if (!listeners.closed() || stopped || active.load() != 0) return;
     stopped = true;
     callbacks.swap(stop_callbacks);
   }
@@ -121,43 +120,21 @@ server::~server() {
 }
 
 std::error_code server::listen(const tcp::endpoint& endpoint) {
-  std::error_code ec;
-  auto acceptor = detail::open_listener(state_->strand, endpoint, state_->options.reuse_port, ec);
-  if (ec) return ec;
-  std::lock_guard lock(state_->mutex);
-  if (state_->stopping) return errc::server_stopping;
-  auto& a = *state_->acceptors.emplace_back(std::move(acceptor));
-  if (state_->started) state_->start_accepting(a);
-  return {};
+  return state_->listeners.listen(endpoint, state_->options.reuse_port);
 }
 
 std::vector<tcp::endpoint> server::local_endpoints() const {
-  std::lock_guard lock(state_->mutex);
-  return detail::bound_endpoints(state_->acceptors);
+  return state_->listeners.local_endpoints();
 }
 
 void server::start() {
-  std::lock_guard lock(state_->mutex);
-  if (state_->started || state_->stopping) return;
-  state_->started = true;
-  for (auto& a : state_->acceptors)
-    state_->start_accepting(*a);
+  state_->listeners.start();
 }
 
 void server::stop(std::chrono::milliseconds grace) {
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->stopping) return;
-    state_->stopping = true;
-  }
+  if (!state_->listeners.close()) return;
+  // After the listeners' own close on the strand: no session can start past this point.
   asio::post(state_->strand, [st = state_, grace] {
-    {
-      std::lock_guard lock(st->mutex);
-      for (auto& a : st->acceptors) {
-        std::error_code ignored;
-        a->close(ignored);
-      }
-    }
     st->check_stopped();
     if (grace.count() <= 0 || st->active.load() == 0) return st->close_all_sessions();
     st->grace_timer.expires_after(grace);

@@ -1,10 +1,14 @@
 #include "session.hpp"
 
+#include "../auth/select_method.hpp"
+
 #include <asio/connect.hpp>
 
+#include "../net/lookup.hpp"
+
 #include "socks5/auth/driver.hpp"
-#include "socks5/wire/proxy_protocol.hpp"
 #include "socks5/metrics.hpp"
+#include "socks5/wire/proxy_protocol.hpp"
 #include "socks5/wire/request.hpp"
 
 namespace socks5 {
@@ -12,10 +16,25 @@ namespace socks5 {
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
 
+// Nothing can interrupt a getaddrinfo under way (a name server that never answers holds it for
+// tens of seconds), so the session does not wait on the lookup itself but
+// on `wake`, which the lookup's completion or the connect deadline ends, whichever is first.
+struct session::pending_lookup {
+  explicit pending_lookup(const asio::any_io_executor& ex)
+      : wake(ex, clock_type::time_point::max()) {}
+
+  // Ends the wait at once, or as soon as it starts.
+  void end_wait() { wake.expires_at(clock_type::time_point()); }
+
+  asio::steady_timer wake;
+  bool done = false;
+  std::error_code error;
+  tcp::resolver::results_type results;
+};
+
 session::session(std::shared_ptr<server::state> server, tcp::socket client)
     : server_(std::move(server)),
       client_(std::move(client)),
-      resolver_(client_.get_executor()),
       outbound_(client_.get_executor()),
       watchdog_(client_.get_executor()) {
   std::error_code ec;
@@ -61,15 +80,17 @@ void session::finish(std::error_code ec) {
     record_.datagrams_dropped = udp.dropped;
   }
   record_.duration = clock_type::now() - started_;
-  server_->session_finished();
   if (const auto& m = server_->options.metrics) m->session_ended(record_);
   if (server_->options.on_session_end) server_->options.on_session_end(record_);
+  // Last: the server may complete async_stop() from here on another thread, and whoever waits
+  // for it then finds this session counted and recorded.
+  server_->session_finished();
 }
 
 void session::close(std::error_code why) {
   if (stage_ == stage::done) return;
   if (!forced_end_) forced_end_ = why;
-  resolver_.cancel();
+  if (lookup_) lookup_->end_wait();
   std::error_code ignored;
   outbound_.close(ignored);
   if (bind_acceptor_) bind_acceptor_->close(ignored);
@@ -97,7 +118,7 @@ void session::on_watchdog() {
       if (now < deadline_) return arm_watchdog(deadline_);
       // Only the attempt is abandoned: the client still gets its X'06' reply.
       forced_end_ = errc::ttl_expired;
-      resolver_.cancel();
+      if (lookup_) lookup_->end_wait();
       {
         std::error_code ignored;
         outbound_.close(ignored);
@@ -209,7 +230,8 @@ asio::awaitable<std::error_code> session::relay_upstream() {
   if (!client_.protected_stream() && !upstream_->protected_stream()) {
     // Handed to completion handlers: an idle session then holds no coroutine frame at all.
     relay_.emplace(client_.next_layer(), upstream_->next_layer(), counters_, options);
-    relay_->start([self = shared_from_this()](std::error_code ec) { self->finish(ec); });
+    // The relay's pending handlers keep this session alive; `done` itself must not.
+    relay_->start([this](std::error_code ec) { finish(ec); }, weak_from_this());
     co_return std::error_code{};
   }
   const std::error_code relay_ec = co_await relay(client_, *upstream_, counters_, options);
@@ -240,13 +262,8 @@ asio::awaitable<std::error_code> session::negotiate() {
   auto greeting = co_await read_message(client_.next_layer(), reader, wire::parse_method_request);
   if (greeting.invalid()) co_return greeting.error;
 
-  // The server's order of preference decides; never anything outside the configured list.
-  const any_server_auth* chosen = nullptr;
-  for (const auto& side : server_->options.methods) {
-    for (method_code offered : greeting.value.methods)
-      if (offered == side.code()) chosen = &side;
-    if (chosen) break;
-  }
+  const any_server_auth* chosen =
+      detail::select_method<any_server_auth>(server_->options.methods, greeting.value.methods);
   const auto selection =
       wire::encode(wire::method_selection{chosen ? chosen->code() : method::no_acceptable});
   auto [write_ec, n] = co_await asio::async_write(
@@ -288,9 +305,7 @@ asio::awaitable<std::error_code> session::open_upstream(const address& target) {
 
   std::error_code ec;
   if (target.is_domain()) {
-    const std::string service = std::to_string(target.port());
-    auto [resolve_ec, endpoints] =
-        co_await resolver_.async_resolve(target.domain_name(), service, detail::use_tuple);
+    auto [resolve_ec, endpoints] = co_await resolve(target.domain_name(), target.port());
     ec = resolve_ec;
     if (!ec) {
       // Every resolved address is tried in turn; the last failure is the one reported.
@@ -314,6 +329,25 @@ asio::awaitable<std::error_code> session::open_upstream(const address& target) {
   stage_ = stage::handshake;
   arm_watchdog(handshake_deadline_);
   co_return std::error_code{};
+}
+
+asio::awaitable<std::tuple<std::error_code, tcp::resolver::results_type>> session::resolve(
+    const std::string& host, std::uint16_t port) {
+  using result = std::tuple<std::error_code, tcp::resolver::results_type>;
+  auto lookup = std::make_shared<pending_lookup>(client_.get_executor());
+  lookup_ = lookup;
+  // The completion holds the lookup, not the session: a session given up on ends at once.
+  detail::async_lookup(client_.get_executor(), host, std::to_string(port),
+                       [lookup](std::error_code ec, tcp::resolver::results_type results) {
+                         lookup->done = true;
+                         lookup->error = ec;
+                         lookup->results = std::move(results);
+                         lookup->end_wait();
+                       });
+  co_await lookup->wake.async_wait(detail::use_tuple);  // ends cancelled: see end_wait()
+  lookup_.reset();
+  if (!lookup->done) co_return result{asio::error::operation_aborted, {}};
+  co_return result{lookup->error, std::move(lookup->results)};
 }
 
 }  // namespace socks5

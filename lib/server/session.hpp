@@ -45,14 +45,19 @@ class session : public std::enable_shared_from_this<session> {
   asio::awaitable<std::error_code> send_reply(reply_code code, const address& bound);
   asio::awaitable<std::error_code> send_failure(reply_code code);  // BND is 0.0.0.0:0
   asio::awaitable<std::error_code> open_upstream(const address& target);
+  // A name looked up; ends early, with operation_aborted, when the watchdog's deadline or
+  // close() comes first.
+  asio::awaitable<std::tuple<std::error_code, asio::ip::tcp::resolver::results_type>> resolve(
+      const std::string& host, std::uint16_t port);
 
   void arm_watchdog(std::chrono::steady_clock::time_point deadline);
   void on_watchdog();
 
   std::shared_ptr<server::state> server_;
   stream<asio::ip::tcp::socket> client_;
-  asio::ip::tcp::resolver resolver_;
-  asio::ip::tcp::socket outbound_;  // while connecting
+  struct pending_lookup;
+  std::shared_ptr<pending_lookup> lookup_;  // while resolve() waits
+  asio::ip::tcp::socket outbound_;          // while connecting
   std::optional<upstream_stream> upstream_;
   std::optional<asio::ip::tcp::acceptor> bind_acceptor_;  // while BIND waits for the peer
   std::shared_ptr<udp_association> association_;          // while UDP ASSOCIATE relays

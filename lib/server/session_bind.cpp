@@ -15,9 +15,7 @@ asio::awaitable<std::error_code> session::serve_bind(const address& expected_pee
   const bool names_peer = expected_peer.is_domain() || !expected_peer.ip().is_unspecified();
   if (o.bind_check_peer && names_peer) {
     if (expected_peer.is_domain()) {
-      const std::string service = std::to_string(expected_peer.port());
-      auto [ec, results] =
-          co_await resolver_.async_resolve(expected_peer.domain_name(), service, detail::use_tuple);
+      auto [ec, results] = co_await resolve(expected_peer.domain_name(), expected_peer.port());
       if (ec) {
         co_await send_failure(reply_for(ec));
         co_return ec;

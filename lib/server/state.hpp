@@ -10,6 +10,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include "../net/listener_set.hpp"
 #include "socks5/buffer_pool.hpp"
 #include "socks5/pipe_pool.hpp"
 #include "socks5/server.hpp"
@@ -23,6 +24,9 @@ struct server::state : std::enable_shared_from_this<server::state> {
       : ex(std::move(executor)),
         strand(asio::make_strand(ex)),
         options(std::move(opts)),
+        listeners(
+            strand, [this](asio::ip::tcp::acceptor& a) { start_accepting(a); },
+            errc::server_stopping),
         relay_buffers(options.relay_buffer_size),
         grace_timer(strand) {}
 
@@ -39,15 +43,13 @@ struct server::state : std::enable_shared_from_this<server::state> {
   asio::any_io_executor ex;
   asio::strand<asio::any_io_executor> strand;  // listeners and the grace timer live here
   const server_options options;
+  detail::listener_set listeners;  // closed: the server is stopping
   // Shared by every session's relay: lent out only while data is in flight.
   buffer_pool relay_buffers;
   pipe_pool relay_pipes;
 
   std::mutex mutex;  // guards everything below that is not atomic
-  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors;
   std::unordered_set<session*> sessions;
-  bool started = false;
-  bool stopping = false;
   bool stopped = false;
   std::vector<std::function<void()>> stop_callbacks;
   asio::steady_timer grace_timer;  // strand only

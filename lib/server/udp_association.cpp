@@ -3,6 +3,7 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/ip/v6_only.hpp>
 
+#include "../net/lookup.hpp"
 #include "socks5/wire/udp.hpp"
 
 namespace socks5 {
@@ -22,8 +23,7 @@ udp_association::udp_association(asio::any_io_executor ex, const server_options&
       client_hint_(client_hint),
       client_socket_(ex),
       v4_(ex),
-      v6_(ex),
-      resolver_(ex) {}
+      v6_(ex) {}
 
 std::error_code udp_association::open(address& bound) {
   const auto local_ip = control_local_.address();
@@ -51,7 +51,6 @@ void udp_association::close() {
   client_socket_.close(ignored);
   v4_.close(ignored);
   v6_.close(ignored);
-  resolver_.cancel();
   counts_.dropped += waiting_count_;
   waiting_.clear();
   waiting_count_ = 0;
@@ -139,10 +138,10 @@ void udp_association::forward(const address& target, wire::bytes_view payload) {
   ++waiting_count_;
   if (queue.size() > 1) return;  // already being resolved
   auto self = shared_from_this();
-  resolver_.async_resolve(
-      host, "0", [self, host](std::error_code ec, const udp::resolver::results_type& results) {
-        self->resolved(host, ec, results);
-      });
+  detail::async_lookup(client_socket_.get_executor(), host, "0",
+                       [self, host](std::error_code ec, udp::resolver::results_type results) {
+                         self->resolved(host, ec, results);
+                       });
 }
 
 void udp_association::resolved(const std::string& host, std::error_code ec,

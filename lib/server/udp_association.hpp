@@ -60,7 +60,6 @@ class udp_association : public std::enable_shared_from_this<udp_association> {
   asio::ip::udp::socket client_socket_;
   asio::ip::udp::socket v4_;
   asio::ip::udp::socket v6_;
-  asio::ip::udp::resolver resolver_;
   bool closed_ = false;
 
   // Names resolved once per association, and the datagrams waiting for a name in progress.

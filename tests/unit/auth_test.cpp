@@ -3,10 +3,15 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <asio/steady_timer.hpp>
 
+#include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/local/connect_pair.hpp>
 #include <asio/local/stream_protocol.hpp>
@@ -207,4 +212,56 @@ TEST_CASE("offload: blocking work runs off the event loop, which keeps serving m
   CHECK(m.worker != std::this_thread::get_id());
   // The timer ticked while the work was blocked for 300 ms.
   CHECK(ticks >= 5);
+}
+
+TEST_CASE("offload: an io_context destroyed mid-work waits for it, then frees the negotiation") {
+  // What happened, in order, across the worker thread and this one.
+  struct journal {
+    std::mutex mutex;
+    std::vector<std::string> events;
+    void add(std::string e) {
+      std::lock_guard lock(mutex);
+      events.push_back(std::move(e));
+    }
+  };
+  // Owned by the coroutine below, so freed with its frame; its work writes into it.
+  struct machine_in_frame {
+    journal* log;
+    std::atomic<bool>* started;
+    int state = 0;
+    int calls = 0;
+    ~machine_in_frame() { log->add("machine freed"); }
+    auth_step next() {
+      if (calls++ == 0)
+        return auth_step::offload([this] {
+          started->store(true);
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          state = 1;  // the machine must still exist
+          log->add("work ended");
+        });
+      return auth_step::finished();
+    }
+    std::string identity() const { return {}; }
+    std::unique_ptr<protection> take_protection() { return nullptr; }
+  };
+
+  journal log;
+  std::atomic<bool> started{false};
+  {
+    asio::io_context ctx;
+    asio::local::stream_protocol::socket a(ctx), c(ctx);
+    asio::local::connect_pair(a, c);
+    asio::co_spawn(
+        ctx,
+        [&a, &log, &started]() -> asio::awaitable<void> {
+          machine_in_frame m{&log, &started};
+          co_await run_auth(a, m);
+        },
+        asio::detached);
+    while (!started.load())
+      ctx.poll_one();
+    // ctx is destroyed here with the coroutine suspended on the work.
+  }
+  std::lock_guard lock(log.mutex);
+  CHECK(log.events == std::vector<std::string>{"work ended", "machine freed"});
 }

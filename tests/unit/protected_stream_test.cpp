@@ -1,6 +1,8 @@
 // ProtectedStream against a fake Protection: framing, reassembly across any split, errors.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include <asio/detached.hpp>
 #include <asio/local/connect_pair.hpp>
 #include <asio/local/stream_protocol.hpp>

@@ -163,3 +163,25 @@ TEST_CASE("relay: a receiver that has gone ends the relay with an error, never S
     CHECK(*relay_result);  // EPIPE or a reset: an error, reported
   }
 }
+
+TEST_CASE("socket relay: an io_context destroyed mid-relay frees the relay and its handler") {
+  // What the completion handler holds is freed with the io_context's pending operations.
+  auto held = std::make_shared<int>(0);
+  const std::weak_ptr<int> watch = held;
+  {
+    asio::io_context ctx;
+    tcp::acceptor listener(ctx, {asio::ip::address_v4::loopback(), 0});
+    tcp::socket a_far(ctx), b_far(ctx);
+    a_far.connect(listener.local_endpoint());
+    auto a = listener.accept();
+    b_far.connect(listener.local_endpoint());
+    auto b = listener.accept();
+    relay_counters counters;
+    bool done = false;
+    detail::start_socket_relay(a, b, counters, relay_options{},
+                               [&done, held = std::move(held)](std::error_code) { done = true; });
+    ctx.poll();  // both directions now wait for data
+    CHECK_FALSE(done);
+  }
+  CHECK(watch.expired());
+}

@@ -3,20 +3,23 @@
 #pragma once
 
 #include <functional>
-#include <thread>
+#include <memory>
 
 #include <asio/associated_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
+#include <asio/execution/context.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/post.hpp>
+#include <asio/query.hpp>
 #include <asio/read.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include "socks5/auth/method.hpp"
+#include "socks5/detail/blocking_threads.hpp"
 #include "socks5/detail/message_reader.hpp"
 
 namespace socks5 {
@@ -27,17 +30,24 @@ inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitab
 
 // Runs `work` on a thread of its own and resumes on the coroutine's executor, which is kept
 // busy meanwhile so that run() does not return. The work cannot be interrupted; what it waits
-// on must have its own timeout (a KDC has).
+// on must have its own timeout (a KDC has). The thread belongs to the executor's context: if the
+// context is destroyed first, its destruction waits for the work, which may use the coroutine's
+// state (the handler that owns that state is held until the work has ended).
 inline asio::awaitable<void> run_blocking(std::function<void()>& work) {
   auto ex = co_await asio::this_coro::executor;
   co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
       [ex, &work](auto handler) {
-        std::thread([w = std::move(work), h = std::move(handler),
-                     guard = asio::make_work_guard(ex)]() mutable {
-          w();
-          auto resume_ex = asio::get_associated_executor(h, guard.get_executor());
-          asio::post(resume_ex, std::move(h));
-        }).detach();
+        auto held = std::make_shared<decltype(handler)>(std::move(handler));
+        auto& context = asio::query(ex, asio::execution::context);
+        start_blocking_thread(
+            context, [w = std::move(work), held, guard = asio::make_work_guard(ex)]() mutable {
+              w();
+              auto resume_ex = asio::get_associated_executor(*held, guard.get_executor());
+              asio::post(resume_ex, [held] {
+                auto resume = std::move(*held);
+                resume();
+              });
+            });
       },
       asio::use_awaitable);
 }
