@@ -2,6 +2,8 @@
 // (tests/peers/rfc1961_peer.py), against socks5::server and socks5::client on Heimdal.
 #include <doctest/doctest.h>
 
+#include <atomic>
+
 #include "echo_server.hpp"
 #include "kdc.hpp"
 #include "run.hpp"
@@ -165,6 +167,24 @@ TEST_CASE("MIT client without mutual authentication is refused with 01 FF") {
   const std::string output = out;
   INFO(output);
   CHECK(status == 3);  // the server aborted
+}
+
+TEST_CASE("MIT client without replay and sequence detection is refused with 01 FF") {
+  server_options options;
+  options.methods = {gss_server()};
+  std::atomic<int> why{0};
+  // 1: ended for want of replay detection; -1: for another reason.
+  options.on_session_end = [&](const session_record& r) {
+    why = r.error == errc::replay_detection_required ? 1 : -1;
+  };
+  test::threaded_proxy proxy(options);
+  auto [status, out] = python_client(proxy, {"--no-replay-detection"});
+  const std::string output = out;
+  INFO(output);
+  CHECK(status == 3);  // the server aborted
+  for (int i = 0; i < 500 && why == 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  CHECK(why == 1);
 }
 
 TEST_CASE("our client -> MIT server: levels 1 and 2, NEC, level 0 when allowed, refused when not") {

@@ -355,10 +355,12 @@ def client_greeting(sock, reader):
 
 def client_establish(sock, reader, args):
     """RFC 1961 section 3: drive gss_init_sec_context over MTYP 01 messages."""
-    flags = (gssapi.RequirementFlag.replay_detection
-             | gssapi.RequirementFlag.out_of_sequence_detection
-             | gssapi.RequirementFlag.integrity
+    flags = (gssapi.RequirementFlag.integrity
              | gssapi.RequirementFlag.confidentiality)
+    # --no-replay-detection exists to test that a server insists on replay and sequence detection.
+    if not args.no_replay_detection:
+        flags |= (gssapi.RequirementFlag.replay_detection
+                  | gssapi.RequirementFlag.out_of_sequence_detection)
     # --no-mutual exists to test that a server insists on mutual authentication.
     if not args.no_mutual:
         flags |= gssapi.RequirementFlag.mutual_authentication
@@ -734,6 +736,8 @@ def build_parser():
                    help="wrap the level octet with conf_req TRUE instead of FALSE")
     c.add_argument("--no-mutual", action="store_true",
                    help="do not request mutual authentication (a server must refuse this)")
+    c.add_argument("--no-replay-detection", action="store_true",
+                   help="request neither replay nor sequence detection (a server must refuse this)")
     c.add_argument("--half-close", action="store_true",
                    help="shut down our write side after sending and expect the relay to end")
 
