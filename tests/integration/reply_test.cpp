@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "echo_server.hpp"
+#include "faults.hpp"
 #include "proxy.hpp"
 #include "run.hpp"
 #include "threaded.hpp"
@@ -51,21 +52,43 @@ TEST_CASE("handler denials: the client sees each code 01-08 as its errc") {
   }
 }
 
+namespace {
+
+// A failure reply within `limit`, then a CONNECT with data through the same server.
+void check_refusal_then_service(asio::io_context& ctx, test::proxy& proxy, address target,
+                                errc expected, std::chrono::milliseconds limit) {
+  test::echo_server echo(ctx);
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(test::run(ctx, connect_error(proxy.client(ctx), std::move(target))) == expected);
+  CHECK(std::chrono::steady_clock::now() - start < limit);
+  test::check_serves_echo(ctx, proxy.client(ctx), echo.endpoint());
+}
+
+}  // namespace
+
 TEST_CASE("05 connection refused: nothing listens on the target port") {
   asio::io_context ctx;
   tcp::acceptor closed(ctx, {asio::ip::address_v4::loopback(), 0});
   const auto port = closed.local_endpoint().port();
   closed.close();
-  test::proxy proxy(ctx);
-  CHECK(test::run(ctx, connect_error(proxy.client(ctx), address("127.0.0.1", port))) ==
-        errc::connection_refused);
+  server_options options;
+  options.connect_timeout = std::chrono::seconds(2);
+  test::proxy proxy(ctx, options);
+  check_refusal_then_service(ctx, proxy, address("127.0.0.1", port), errc::connection_refused,
+                             options.connect_timeout + std::chrono::seconds(5));
+  // By name too: every address "localhost" has is tried, and the last refusal answered.
+  check_refusal_then_service(ctx, proxy, address("localhost", port), errc::connection_refused,
+                             options.connect_timeout + std::chrono::seconds(5));
 }
 
 TEST_CASE("04 host unreachable: the name does not resolve") {
   asio::io_context ctx;
-  test::proxy proxy(ctx);
-  CHECK(test::run(ctx, connect_error(proxy.client(ctx), address("no-such-host.invalid", 80))) ==
-        errc::host_unreachable);
+  server_options options;
+  options.connect_timeout = std::chrono::seconds(2);
+  test::proxy proxy(ctx, options);
+  check_refusal_then_service(ctx, proxy, address("no-such-host.invalid", 80),
+                             errc::host_unreachable,
+                             options.connect_timeout + std::chrono::seconds(5));
 }
 
 TEST_CASE("06 TTL expired: the target never completes the connection") {
@@ -81,10 +104,8 @@ TEST_CASE("06 TTL expired: the target never completes the connection") {
   server_options options;
   options.connect_timeout = std::chrono::milliseconds(300);
   test::proxy proxy(ctx, options);
-  const auto start = std::chrono::steady_clock::now();
-  CHECK(test::run(ctx, connect_error(proxy.client(ctx), address(full.local_endpoint()))) ==
-        errc::ttl_expired);
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  check_refusal_then_service(ctx, proxy, address(full.local_endpoint()), errc::ttl_expired,
+                             options.connect_timeout + std::chrono::seconds(5));
 }
 
 TEST_CASE("on the wire: success reply carries the upstream's local address") {

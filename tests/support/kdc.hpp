@@ -27,6 +27,9 @@ class kdc_realm {
                             "\tdns_canonicalize_hostname = false\n"
                             "\tkdc_timeout = 2\n"
                             "\tmax_retries = 1\n"
+                            // One clock for all: a small allowance lets an expired ticket be
+                            // seen as such in seconds rather than minutes.
+                            "\tclockskew = 2\n"
                             "[realms]\n"
                             "\tTEST.SOCKS = {\n"
                             "\t\tkdc = 127.0.0.1:" +
