@@ -85,18 +85,18 @@ def checks(values, servers, protected, memory_point):
 
     for metric, title in (("bulk1", "bulk 1 stream"), ("bulk8", "bulk 8 streams")):
         v, s = best_ours(metric, HIGHER)
-        who = f"socks5-proxy ({s.threads} thr)" if s else "socks5-proxy"
+        who = s.label if s else "socks5-proxy"
         d, dan = values[metric].get("direct"), values[metric].get("danted")
         add(f"{title}: {who} >= 0.9 x direct", v, None if d is None else 0.9 * d, ">=")
         add(f"{title}: {who} >= 2 x danted", v, None if dan is None else 2 * dan, ">=")
     v, s = best_ours("cps", HIGHER)
-    who = f"socks5-proxy ({s.threads} thr)" if s else "socks5-proxy"
+    who = s.label if s else "socks5-proxy"
     m, d = values["cps"].get("microsocks"), values["cps"].get("direct")
     add(f"cps: {who} >= 2 x microsocks", v, None if m is None else 2 * m, ">=")
     add(f"cps: {who} >= 0.5 x direct", v, None if d is None else 0.5 * d, ">=")
     if memory_point:
         v, s = best_ours(memory_point, LOWER)
-        who = f"socks5-proxy ({s.threads} thr)" if s else "socks5-proxy"
+        who = s.label if s else "socks5-proxy"
         add(f"RSS per idle session at the largest count: {who} <= 4 KiB", v, 4.0, "<=")
     gss = protected.get("gss-throughput")
     if gss:
