@@ -24,7 +24,9 @@ std::string lower(std::string_view s) {
 }
 
 // A domain name or a ".suffix": letters, digits, '-', '_' and dots between non-empty labels,
-// at most 255 octets; one trailing dot is dropped. Empty on failure.
+// at most 255 octets; one trailing dot is dropped. Empty on failure. A last label of digits
+// only is refused: no top-level domain is numeric, and "10.0.0.1." is an address mistyped, not
+// a name that no request could ever match.
 std::string domain_pattern(std::string_view text) {
   if (text.size() > 1 && text.back() == '.') text.remove_suffix(1);
   if (text.empty() || text.size() > 255) return {};
@@ -33,6 +35,8 @@ std::string domain_pattern(std::string_view text) {
   if (labels.find("..") != std::string_view::npos) return {};
   for (char c : labels)
     if (!is_name_char(c)) return {};
+  const std::string_view last = labels.substr(labels.rfind('.') + 1);
+  if (last.find_first_not_of("0123456789") == std::string_view::npos) return {};
   return lower(text);
 }
 

@@ -86,11 +86,23 @@ TEST_CASE("rule text: errors name the word and say what is wrong") {
   CHECK(parse_error("allow from=10.0.0.1/8").find("'from=10.0.0.1/8': not a network") == 0);
   CHECK(parse_error("allow from=example.com").find("not a network") != std::string::npos);
   CHECK(parse_error("allow to=exa mple.com").find("'mple.com': expected KEY=VALUE") == 0);
-  for (const char* bad_to : {"to=", "to=.", "to=a..b", "to=-/x", "to=10.0.0.0/33", "to=a b"}) {
+  for (const char* bad_to : {"to=", "to=.", "to=a..b", "to=-/x", "to=10.0.0.0/33", "to=a b",
+                             // Addresses with a stray dot, or cut short: no name ends in digits.
+                             "to=10.0.10.0.", "to=10.0.10", "to=.10", "to=host.example.80"}) {
     INFO(bad_to);
     std::string error;
     CHECK_FALSE(access_rule::parse(std::string("allow ") + bad_to, error));
     CHECK_FALSE(error.empty());
+  }
+  CHECK(parse_error("allow to=10.0.10.0.") ==
+        "'to=10.0.10.0.': not a network, a domain name or a .suffix (e.g. 192.0.2.0/24, "
+        "host.example, .example.com)");
+  {
+    std::string error;  // a name after all: its last label is not a number
+    const auto rule = access_rule::parse("allow to=10.0.10.0.x", error);
+    REQUIRE(rule);
+    CHECK(rule->target_name == "10.0.10.0.x");
+    CHECK_FALSE(rule->target_network);
   }
   CHECK(parse_error("allow to=host_.example/1").find("not a network, a domain name or a .suffix") !=
         std::string::npos);
