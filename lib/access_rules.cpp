@@ -3,11 +3,15 @@
 
 #include <algorithm>
 
+#include <memory>
+#include <tuple>
+
+#include <asio/async_result.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/this_coro.hpp>
 
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/use_awaitable.hpp>
+#include "net/lookup.hpp"
+#include "socks5/auth/driver.hpp"
 
 namespace socks5 {
 namespace {
@@ -81,13 +85,31 @@ bool access_rules::restricts_clients() const noexcept {
 
 namespace {
 
+using lookup_results = asio::ip::tcp::resolver::results_type;
+
+// The addresses of `host`, looked up on the context's lookup threads as the session's own
+// lookups are: not on Asio's one resolver thread, behind every other name.
+asio::awaitable<std::tuple<std::error_code, lookup_results>> look_up(const std::string& host,
+                                                                     std::uint16_t port) {
+  const auto ex = co_await asio::this_coro::executor;
+  auto initiate = [&ex, &host, port](auto handler) {
+    auto held = std::make_shared<decltype(handler)>(std::move(handler));
+    detail::async_lookup(ex, host, std::to_string(port),
+                         [held](std::error_code ec, lookup_results results) {
+                           auto resume = std::move(*held);
+                           resume(ec, std::move(results));
+                         });
+  };
+  auto found = co_await asio::async_initiate<decltype(detail::use_tuple),
+                                             void(std::error_code, lookup_results)>(
+      initiate, detail::use_tuple);
+  co_return found;
+}
+
 // A CONNECT to a name, judged by what the name resolves to.
 asio::awaitable<decision> judge_resolved(std::shared_ptr<const access_rules> rules,
                                          request_context request) {
-  asio::ip::tcp::resolver resolver(co_await asio::this_coro::executor);
-  const std::string service = std::to_string(request.target.port());
-  auto [ec, results] = co_await resolver.async_resolve(
-      request.target.domain_name(), service, asio::experimental::as_tuple(asio::use_awaitable));
+  auto [ec, results] = co_await look_up(request.target.domain_name(), request.target.port());
   if (ec) co_return decision::deny(reply_code::host_unreachable);
   for (const auto& entry : results) {
     const auto ip = entry.endpoint().address();
