@@ -29,6 +29,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
+#include "cli.hpp"
 #include "load_checks.hpp"
 #include "process_stats.hpp"
 #include "socks5/client.hpp"
@@ -53,22 +54,6 @@ struct options {
   std::vector<pid_t> pids;
 };
 
-[[noreturn]] void fail(const std::string& what) {
-  fmt::print(stderr, "socks-hold: {}\n", what);
-  std::exit(2);
-}
-
-tcp::endpoint parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) fail("'" + text + "' is not ADDR:PORT");
-  std::error_code ec;
-  const auto addr = asio::ip::make_address(text.substr(0, colon), ec);
-  if (ec) fail("'" + text + "': not an IP address");
-  const auto port = std::stoul(text.substr(colon + 1));
-  if (port == 0 || port > 65535) fail("'" + text + "': bad port");
-  return {addr, static_cast<std::uint16_t>(port)};
-}
-
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -80,12 +65,12 @@ options parse(int argc, char** argv) {
           "           [--pid PID]...\n");
       std::exit(0);
     }
-    if (i + 1 >= argc) fail("option '" + a + "' needs a value");
+    if (i + 1 >= argc) cli::fail("option '{}' needs a value", a);
     const std::string v = argv[++i];
     if (a == "--socks") {
-      o.socks = parse_endpoint(v);
+      o.socks = cli::peer_endpoint(v);
     } else if (a == "--target") {
-      o.target = parse_endpoint(v);
+      o.target = cli::peer_endpoint(v);
     } else if (a == "--sessions") {
       o.sessions = std::stoul(v);
     } else if (a == "--seconds") {
@@ -101,11 +86,11 @@ options parse(int argc, char** argv) {
     } else if (a == "--pid") {
       o.pids.push_back(static_cast<pid_t>(std::stol(v)));
     } else {
-      fail("unknown option '" + a + "' (see --help)");
+      cli::fail("unknown option '{}' (see --help)", a);
     }
   }
   if (o.socks.port() == 0 || o.target.port() == 0)
-    fail("--socks ADDR:PORT and --target ADDR:PORT are required");
+    cli::fail("--socks ADDR:PORT and --target ADDR:PORT are required");
   return o;
 }
 

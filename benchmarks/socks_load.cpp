@@ -49,6 +49,9 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "cli.hpp"
+#include "load_checks.hpp"
+
 namespace {
 
 using asio::ip::tcp;
@@ -70,20 +73,11 @@ struct options {
   double warmup = 0.5;
 };
 
-[[noreturn]] void fail(const std::string& what) {
-  fmt::print(stderr, "socks-load: {}\n", what);
-  std::exit(2);
-}
-
-tcp::endpoint parse_endpoint(const std::string& text) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos) fail("'" + text + "' is not ADDR:PORT");
-  std::error_code ec;
-  const auto addr = asio::ip::make_address_v4(text.substr(0, colon), ec);
-  if (ec) fail("'" + text + "': only IPv4 addresses are supported");
-  const auto port = std::stoul(text.substr(colon + 1));
-  if (port == 0 || port > 65535) fail("'" + text + "': bad port");
-  return {addr, static_cast<std::uint16_t>(port)};
+// Addresses are IPv4 only: the CONNECT request is written by hand for an IPv4 target (ATYP 01).
+tcp::endpoint ipv4_endpoint(const std::string& text) {
+  const auto endpoint = cli::peer_endpoint(text);
+  if (!endpoint.address().is_v4()) cli::fail("'{}': only IPv4 addresses are supported", text);
+  return endpoint;
 }
 
 options parse(int argc, char** argv) {
@@ -97,14 +91,14 @@ options parse(int argc, char** argv) {
           "           [--seconds S] [--warmup S] [--size BYTES] [--label TEXT]\n");
       std::exit(0);
     }
-    if (i + 1 >= argc) fail("option '" + a + "' needs a value");
+    if (i + 1 >= argc) cli::fail("option '{}' needs a value", a);
     const std::string v = argv[++i];
     if (a == "--mode") {
       o.mode = v;
     } else if (a == "--socks") {
-      o.socks = parse_endpoint(v);
+      o.socks = ipv4_endpoint(v);
     } else if (a == "--target") {
-      o.target = parse_endpoint(v);
+      o.target = ipv4_endpoint(v);
     } else if (a == "--label") {
       o.label = v;
     } else if (a == "--threads") {
@@ -124,11 +118,12 @@ options parse(int argc, char** argv) {
     } else if (a == "--warmup") {
       o.warmup = std::stod(v);
     } else {
-      fail("unknown option '" + a + "' (see --help)");
+      cli::fail("unknown option '{}' (see --help)", a);
     }
   }
-  if (o.mode != "cps" && o.mode != "bulk" && o.mode != "idle") fail("--mode is cps, bulk or idle");
-  if (o.target.port() == 0) fail("--target ADDR:PORT is required");
+  if (o.mode != "cps" && o.mode != "bulk" && o.mode != "idle")
+    cli::fail("--mode is cps, bulk or idle");
+  if (o.target.port() == 0) cli::fail("--target ADDR:PORT is required");
   return o;
 }
 
@@ -175,26 +170,6 @@ class contexts {
 
  private:
   std::vector<std::unique_ptr<asio::io_context>> list_;
-};
-
-// Errors seen, and the text of the first one, for the report.
-class error_log {
- public:
-  void add(const std::error_code& ec, const char* step) {
-    count_.fetch_add(1, std::memory_order_relaxed);
-    std::lock_guard lock(mutex_);
-    if (first_.empty()) first_ = std::string(step) + ": " + ec.message();
-  }
-  std::size_t count() const { return count_.load(); }
-  std::string first() const {
-    std::lock_guard lock(mutex_);
-    return first_;
-  }
-
- private:
-  std::atomic<std::size_t> count_{0};
-  mutable std::mutex mutex_;
-  std::string first_;
 };
 
 std::error_code protocol_error() {
@@ -285,7 +260,8 @@ struct loop_result {
 };
 
 asio::awaitable<void> cps_loop(const options& o, std::size_t id, clock_type::time_point from,
-                               clock_type::time_point until, loop_result& r, error_log& errors) {
+                               clock_type::time_point until, loop_result& r,
+                               bench::failures& errors) {
   auto ex = co_await asio::this_coro::executor;
   std::vector<std::uint8_t> out(o.size), in(o.size);
   for (std::size_t iteration = 0; clock_type::now() < until; ++iteration) {
@@ -302,7 +278,7 @@ asio::awaitable<void> cps_loop(const options& o, std::size_t id, clock_type::tim
     s.close(ignored);
     const auto t1 = clock_type::now();
     if (ec) {  // counted in the warm-up too
-      errors.add(ec, step);
+      errors.add(step, ec);
       co_await pause(std::chrono::milliseconds(10));  // do not spin on a refusing server
       continue;
     }
@@ -322,7 +298,7 @@ double percentile(std::vector<double>& v, double p) {
 int run_cps(const options& o) {
   contexts ctx(o.threads);
   std::vector<loop_result> results(o.concurrency);
-  error_log errors;
+  bench::failures errors;
   const auto start = clock_type::now();
   const auto from = start + std::chrono::duration_cast<clock_type::duration>(
                                 std::chrono::duration<double>(o.warmup));
@@ -367,13 +343,13 @@ struct bulk_state {
 };
 
 asio::awaitable<void> bulk_stream(const options& o, std::size_t id, bulk_state& st,
-                                  error_log& errors) {
+                                  bench::failures& errors) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket s(ex);
   const char* step = "connect";
   auto ec = co_await open(s, o, step);
   if (ec) {
-    errors.add(ec, step);
+    errors.add(step, ec);
     st.stop = true;
     co_return;
   }
@@ -386,7 +362,7 @@ asio::awaitable<void> bulk_stream(const options& o, std::size_t id, bulk_state& 
   while (!st.stop.load(std::memory_order_relaxed)) {
     auto [e, n] = co_await asio::async_write(s, asio::buffer(block), use_tuple);
     if (e) {
-      if (!st.stop) errors.add(e, "write");
+      if (!st.stop) errors.add("write", e);
       break;
     }
     st.written[id].fetch_add(n, std::memory_order_relaxed);
@@ -433,14 +409,14 @@ int run_bulk(const options& o) {
   // Contexts 1.. carry the streams when there is more than one thread; context 0 the control.
   contexts ctx(o.threads);
   bulk_state st(o.streams);
-  error_log errors;
+  bench::failures errors;
   double mib_per_s = 0, measured = 0;
   for (std::size_t i = 0; i < o.streams; ++i)
     asio::co_spawn(ctx[i], bulk_stream(o, i, st, errors), asio::detached);
   asio::co_spawn(ctx[0], bulk_control(o, st, mib_per_s, measured, ctx), asio::detached);
   ctx.run();
   if (st.connected < o.streams && errors.count() == 0)
-    errors.add(std::make_error_code(std::errc::timed_out), "connect");
+    errors.add("connect", std::make_error_code(std::errc::timed_out));
   fmt::print(stderr, "socks-load bulk {}: {} streams, {:.1f} s: {:.1f} MiB/s, {} errors{}\n",
              o.label, o.streams, measured, mib_per_s, errors.count(),
              errors.count() ? " (first: " + errors.first() + ")" : "");
@@ -462,7 +438,7 @@ extern "C" void on_signal(int) {
 
 asio::awaitable<void> idle_opener(const options& o, std::atomic<std::size_t>& next,
                                   std::vector<std::unique_ptr<tcp::socket>>& sessions,
-                                  error_log& errors) {
+                                  bench::failures& errors) {
   auto ex = co_await asio::this_coro::executor;
   std::vector<std::uint8_t> out(16), in(16);
   for (;;) {
@@ -477,7 +453,7 @@ asio::awaitable<void> idle_opener(const options& o, std::atomic<std::size_t>& ne
       ec = co_await echo(*s, out, in);
     }
     if (ec) {
-      errors.add(ec, step);
+      errors.add(step, ec);
       continue;
     }
     sessions[i] = std::move(s);
@@ -495,7 +471,7 @@ int run_idle(const options& o) {
   contexts ctx(o.threads);
   std::vector<std::unique_ptr<tcp::socket>> sessions(o.sessions);
   std::atomic<std::size_t> next{0};
-  error_log errors;
+  bench::failures errors;
   const auto start = clock_type::now();
   for (std::size_t i = 0; i < std::min(o.parallel, o.sessions); ++i)
     asio::co_spawn(ctx[i], idle_opener(o, next, sessions, errors), asio::detached);

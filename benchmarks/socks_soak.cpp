@@ -33,6 +33,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
+#include "cli.hpp"
 #include "echo_server.hpp"
 #include "load_checks.hpp"
 #include "process_stats.hpp"
@@ -60,11 +61,6 @@ struct options {
   double slack = 2;       // MiB, for the data in flight at the moment of a sample
 };
 
-[[noreturn]] void fail(const std::string& what) {
-  fmt::print(stderr, "socks-soak: {}\n", what);
-  std::exit(2);
-}
-
 options parse(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
@@ -76,16 +72,13 @@ options parse(int argc, char** argv) {
           "           [--tolerance PCT] [--slack MIB]\n");
       std::exit(0);
     }
-    if (i + 1 >= argc) fail("option '" + a + "' needs a value");
+    if (i + 1 >= argc) cli::fail("option '{}' needs a value", a);
     const std::string v = argv[++i];
     if (a == "--socks") {
-      const auto colon = v.rfind(':');
-      if (colon == std::string::npos) fail("--socks is ADDR:PORT");
-      o.socks = {asio::ip::make_address(v.substr(0, colon)),
-                 static_cast<std::uint16_t>(std::stoul(v.substr(colon + 1)))};
+      o.socks = cli::peer_endpoint(v);
     } else if (a == "--user") {
       const auto colon = v.find(':');
-      if (colon == std::string::npos) fail("--user is NAME:PASSWORD");
+      if (colon == std::string::npos) cli::fail("--user is NAME:PASSWORD");
       o.user = v.substr(0, colon);
       o.password = v.substr(colon + 1);
     } else if (a == "--ccache") {
@@ -105,11 +98,11 @@ options parse(int argc, char** argv) {
     } else if (a == "--slack") {
       o.slack = std::stod(v);
     } else {
-      fail("unknown option '" + a + "' (see --help)");
+      cli::fail("unknown option '{}' (see --help)", a);
     }
   }
   if (o.socks.port() == 0 || o.user.empty() || o.ccache.empty() || o.ca.empty())
-    fail("--socks, --user, --ccache and --ca are required");
+    cli::fail("--socks, --user, --ccache and --ca are required");
   return o;
 }
 
@@ -141,7 +134,7 @@ std::vector<socks5::client> make_clients(asio::any_io_executor ex, const options
   ssl.udp_naked = true;
   std::error_code ec;
   auto ssl_client = socks5::SslAuth::client::create(ssl, ec);
-  if (ec) fail("cannot use the CA file '" + o.ca + "': " + ec.message());
+  if (ec) cli::fail("cannot use the CA file '{}': {}", o.ca, ec.message());
   with(std::move(ssl_client));
   return clients;
 }

@@ -21,13 +21,9 @@
 
 using namespace socks5;
 using bench::clock_type;
+using test::certs;
 
 namespace {
-
-const test::pki& certs() {
-  static test::pki p;
-  return p;
-}
 
 SslAuth::server make_server() {
   SslAuth::server_options o;

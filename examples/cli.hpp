@@ -107,6 +107,15 @@ inline asio::ip::tcp::endpoint endpoint(std::string_view text) {
   return a.tcp_endpoint();
 }
 
+// Endpoints to connect to without a lookup: IP literals as for endpoint(), and a port that is
+// not 0.
+inline asio::ip::tcp::endpoint peer_endpoint(std::string_view text) {
+  const auto a = host_port(text);
+  if (a.is_domain()) fail("'{}': not an IP address", text);
+  if (a.port() == 0) fail("'{}': bad port", text);
+  return a.tcp_endpoint();
+}
+
 inline std::string quote(const std::string& s) {
   return "\"" + s + "\"";
 }

@@ -1,6 +1,7 @@
 // socks5-proxy --method gssapi and socks5-connect --gssapi with a real KDC.
 #include <doctest/doctest.h>
 
+#include "gss_sides.hpp"
 #include "kdc.hpp"
 #include "socks5/auth/gssapi.hpp"
 #include "threaded.hpp"
@@ -59,12 +60,8 @@ TEST_CASE("socks5-connect --gssapi: through a GSS-API proxy at level 2, and leve
   const auto bin = test::program("SOCKS5_CONNECT_BIN");
   REQUIRE(bin);
   auto& realm = test::realm();
-  GssapiAuth::server_options o;
-  o.keytab = realm.server_keytab();
-  std::error_code ec;
   server_options options;
-  options.methods = {GssapiAuth::server::create(o, ec)};
-  REQUIRE_FALSE(ec);
+  options.methods = {test::gss_server()};
   test::threaded_proxy proxy(options);
   const auto payload = test::random_payload(300000, 41);
   const auto input =

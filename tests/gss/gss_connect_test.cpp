@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "echo_server.hpp"
+#include "gss_sides.hpp"
 #include "kdc.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
@@ -13,26 +14,10 @@
 
 using namespace socks5;
 using asio::ip::tcp;
+using test::gss_client;
+using test::gss_server;
 
 namespace {
-
-GssapiAuth::server gss_server(GssapiAuth::server_options o = {}) {
-  if (o.keytab.empty()) o.keytab = test::realm().server_keytab();
-  std::error_code ec;
-  auto s = GssapiAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return s;
-}
-
-client_options gss_client(std::vector<gss_level> levels = {gss_level::confidentiality,
-                                                           gss_level::integrity}) {
-  GssapiAuth::client_options o;
-  o.ccache = test::realm().alice_ccache();
-  o.levels = std::move(levels);
-  client_options c;
-  c.methods = {GssapiAuth::client(o)};
-  return c;
-}
 
 // A proxy client that dials "localhost", the host part of rcmd/localhost.
 socks5::client localhost_client(asio::io_context& ctx, const test::proxy& p, client_options o) {
@@ -57,7 +42,7 @@ TEST_CASE("GSS-API levels 1 and 2: CONNECT and 10 MiB both ways, identity at the
       co_return decision::allow();
     };
     test::proxy proxy(ctx, options);
-    auto c = localhost_client(ctx, proxy, gss_client({level}));
+    auto c = localhost_client(ctx, proxy, gss_client(level));
     const auto data = test::random_payload(10 * 1024 * 1024, 21);
     auto run = [&]() -> asio::awaitable<test::received> {
       auto s = co_await c.async_connect(address(target.endpoint()), asio::use_awaitable);
@@ -95,7 +80,7 @@ TEST_CASE("a capture of the wire: plaintext visible at level 1, none of it at le
     options.methods = {gss_server()};
     test::proxy proxy(ctx, options);
     test::tap wire(ctx, proxy.endpoint());
-    socks5::client c(ctx.get_executor(), "localhost", wire.port(), gss_client({level}));
+    socks5::client c(ctx.get_executor(), "localhost", wire.port(), gss_client(level));
     auto run = [&]() -> asio::awaitable<test::received> {
       auto s = co_await c.async_connect(address(target.endpoint()), asio::use_awaitable);
       auto got = co_await test::echo_round_trip(s, data);

@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "echo_server.hpp"
+#include "gss_sides.hpp"
 #include "kdc.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
@@ -12,24 +13,12 @@
 using namespace socks5;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
+using test::alice;
 using test::b;
 using test::bytes;
+using test::gss_server;
 
 namespace {
-
-GssapiAuth::server gss_server(GssapiAuth::server_options o = {}) {
-  if (o.keytab.empty()) o.keytab = test::realm().server_keytab();
-  std::error_code ec;
-  auto s = GssapiAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return s;
-}
-
-GssapiAuth::client_options alice() {
-  GssapiAuth::client_options o;
-  o.ccache = test::realm().alice_ccache();
-  return o;
-}
 
 struct outcome {
   std::error_code client;
@@ -46,9 +35,8 @@ outcome attempt(GssapiAuth::client_options client_side, GssapiAuth::server serve
   options.methods = {std::move(server_side)};
   options.on_session_end = log.hook();
   test::proxy proxy(ctx, options);
-  client_options copts;
-  copts.methods = {GssapiAuth::client(std::move(client_side))};
-  socks5::client c(ctx.get_executor(), "localhost", proxy.port(), copts);
+  socks5::client c(ctx.get_executor(), "localhost", proxy.port(),
+                   test::gss_client(std::move(client_side)));
   const address where(target.endpoint());
   const auto start = std::chrono::steady_clock::now();
   auto ec = test::run(ctx, [&]() -> asio::awaitable<std::error_code> {

@@ -7,6 +7,7 @@
 #include "echo_server.hpp"
 #include "fault_tap.hpp"
 #include "faults.hpp"
+#include "gss_sides.hpp"
 #include "kdc.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
@@ -16,31 +17,16 @@ using namespace socks5;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
+using test::alice;
+using test::gss_client;
 
 namespace {
-
-GssapiAuth::client_options alice() {
-  GssapiAuth::client_options o;
-  o.ccache = test::realm().alice_ccache();
-  return o;
-}
-
-client_options gss_client(GssapiAuth::client_options o) {
-  client_options c;
-  c.methods = {GssapiAuth::client(std::move(o))};
-  return c;
-}
 
 // A proxy that requires GSS-API, its records, and an echo target, on one io_context.
 struct gss_fixture {
   explicit gss_fixture(std::chrono::milliseconds handshake_timeout = 30s) {
-    GssapiAuth::server_options so;
-    so.keytab = test::realm().server_keytab();
-    std::error_code ec;
-    auto side = GssapiAuth::server::create(so, ec);
-    REQUIRE_MESSAGE(!ec, ec.message());
     server_options options;
-    options.methods = {std::move(side)};
+    options.methods = {test::gss_server()};
     options.handshake_timeout = handshake_timeout;
     options.on_session_end = log.hook();
     proxy.emplace(ctx, options);

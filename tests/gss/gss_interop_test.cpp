@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "echo_server.hpp"
+#include "gss_sides.hpp"
 #include "kdc.hpp"
 #include "run.hpp"
 #include "socks5/auth/gssapi.hpp"
@@ -13,6 +14,7 @@
 
 using namespace socks5;
 using namespace std::chrono_literals;
+using test::gss_server;
 
 namespace {
 
@@ -20,14 +22,6 @@ std::string peer_script() {
   const auto p = test::program("RFC1961_PEER");
   REQUIRE_MESSAGE(p, "RFC1961_PEER must name tests/peers/rfc1961_peer.py");
   return *p;
-}
-
-GssapiAuth::server gss_server(GssapiAuth::server_options o = {}) {
-  o.keytab = test::realm().server_keytab();
-  std::error_code ec;
-  auto s = GssapiAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return s;
 }
 
 // The Python client through our proxy to its echo target; exit status and last output line.
@@ -79,9 +73,7 @@ our_result our_client(const python_server& server, GssapiAuth::client_options o)
   asio::io_context ctx;
   test::echo_server target(ctx);
   o.ccache = test::realm().alice_ccache();
-  client_options copts;
-  copts.methods = {GssapiAuth::client(o)};
-  socks5::client c(ctx.get_executor(), "localhost", server.port, copts);
+  socks5::client c(ctx.get_executor(), "localhost", server.port, test::gss_client(o));
   const address where(target.endpoint());
   const auto data = test::random_payload(1024 * 1024, 31);
   auto r = test::run(

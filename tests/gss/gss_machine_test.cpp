@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "bytes.hpp"
+#include "gss_sides.hpp"
 #include "kdc.hpp"
 #include "machines.hpp"
 #include "socks5/auth/gss_protection.hpp"
@@ -12,24 +13,12 @@
 #include "socks5/wire/frame.hpp"
 
 using namespace socks5;
+using test::alice;
 using test::b;
 using test::bytes;
+using test::gss_server;
 
 namespace {
-
-GssapiAuth::server make_server(GssapiAuth::server_options o = {}) {
-  o.keytab = test::realm().server_keytab();
-  std::error_code ec;
-  auto s = GssapiAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return s;
-}
-
-GssapiAuth::client_options alice() {
-  GssapiAuth::client_options o;
-  o.ccache = test::realm().alice_ccache();
-  return o;
-}
 
 bytes head(const bytes& m, std::size_t n = 2) {
   return bytes(m.begin(), m.begin() + static_cast<std::ptrdiff_t>(std::min(n, m.size())));
@@ -42,7 +31,7 @@ std::size_t frame_length(const bytes& m) {
 }  // namespace
 
 TEST_CASE("machines: token exchange, then the level, each message 01 MTYP LEN TOKEN") {
-  auto server = make_server().start({});
+  auto server = gss_server().start({});
   auto client = GssapiAuth::client(alice()).start({"localhost"});
   auto t = test::converse(client, server);
   REQUIRE(t.client_done);
@@ -86,7 +75,7 @@ TEST_CASE("machines: token exchange, then the level, each message 01 MTYP LEN TO
 TEST_CASE("machines: NEC mode sends the level octet raw: 01 02 00 01 LEVEL") {
   GssapiAuth::server_options nec;
   nec.nec = true;
-  auto server = make_server(nec).start({});
+  auto server = gss_server(nec).start({});
   auto o = alice();
   o.nec = true;
   o.levels = {gss_level::integrity};
@@ -101,7 +90,7 @@ TEST_CASE("machines: NEC mode sends the level octet raw: 01 02 00 01 LEVEL") {
 TEST_CASE("machines: level 0 gives no protection; a conf-TRUE level token is accepted") {
   GssapiAuth::server_options clear;
   clear.allow_clear = true;
-  auto server = make_server(clear).start({});
+  auto server = gss_server(clear).start({});
   auto o = alice();
   o.levels = {gss_level::clear};
   auto client = GssapiAuth::client(o).start({"localhost"});
@@ -115,7 +104,7 @@ TEST_CASE("machines: level 0 gives no protection; a conf-TRUE level token is acc
 TEST_CASE("machines: the server answers the strongest level it accepts; the client may refuse") {
   GssapiAuth::server_options only_conf;
   only_conf.levels = {gss_level::confidentiality};
-  auto server = make_server(only_conf).start({});
+  auto server = gss_server(only_conf).start({});
   auto o = alice();
   o.levels = {gss_level::integrity};
   auto client = GssapiAuth::client(o).start({"localhost"});
@@ -135,7 +124,7 @@ TEST_CASE("machines: a custom answer policy, and level 3 only with a per-message
 
   o.selective = [](wire::bytes_view plain) { return plain.size() > 3; };
   o.answer = [](gss_level) { return gss_level::selective; };
-  auto server = make_server(o).start({});
+  auto server = gss_server(o).start({});
   auto c = alice();
   c.levels = {gss_level::selective};
   c.selective = [](wire::bytes_view plain) { return plain.size() > 3; };
@@ -159,7 +148,7 @@ TEST_CASE("machines: a custom answer policy, and level 3 only with a per-message
 }
 
 TEST_CASE("machines: the server aborts with exactly 01 FF on a bad token") {
-  auto server = make_server().start({});
+  auto server = gss_server().start({});
   auth_step step = server.next();
   REQUIRE(step.what == auth_step::action::read);
   REQUIRE(step.input.size() == 2);

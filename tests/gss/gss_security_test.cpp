@@ -9,7 +9,7 @@
 #include <asio/write.hpp>
 
 #include "bytes.hpp"
-#include "kdc.hpp"
+#include "gss_sides.hpp"
 #include "machines.hpp"
 #include "run.hpp"
 #include "socks5/auth/driver.hpp"
@@ -19,25 +19,12 @@
 
 using namespace socks5;
 using socket_type = asio::local::stream_protocol::socket;
+using test::alice;
 using test::bytes;
+using test::gss_server;
 using test::operator+;
 
 namespace {
-
-GssapiAuth::server make_server() {
-  GssapiAuth::server_options o;
-  o.keytab = test::realm().server_keytab();
-  std::error_code ec;
-  auto s = GssapiAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return s;
-}
-
-GssapiAuth::client_options alice() {
-  GssapiAuth::client_options o;
-  o.ccache = test::realm().alice_ccache();
-  return o;
-}
 
 struct protections {
   std::unique_ptr<protection> client, server;
@@ -45,7 +32,7 @@ struct protections {
 
 // A fresh context between alice and the service, at level 2.
 protections establish() {
-  auto server = make_server().start({});
+  auto server = gss_server().start({});
   auto client = GssapiAuth::client(alice()).start({"localhost"});
   auto t = test::converse(client, server);
   REQUIRE(t.client_done);
@@ -100,7 +87,7 @@ read_result receive(std::unique_ptr<protection> p, const bytes& wire) {
 
 TEST_CASE(
     "GSS-API: both sides' contexts have mutual authentication, replay and sequence detection") {
-  auto server = make_server().start({});
+  auto server = gss_server().start({});
   auto client = GssapiAuth::client(alice()).start({"localhost"});
   // Nothing is claimed before there is a context.
   CHECK_FALSE(client.flags().mutual);

@@ -4,7 +4,7 @@
 #include <asio/detached.hpp>
 
 #include "bind_peer.hpp"
-#include "kdc.hpp"
+#include "gss_sides.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
 #include "run.hpp"
@@ -15,27 +15,16 @@
 
 using namespace socks5;
 using namespace std::chrono_literals;
+using test::gss_client;
 
 namespace {
 
 server_options gss_only(gss_level level) {
   GssapiAuth::server_options o;
-  o.keytab = test::realm().server_keytab();
   o.levels = {level};
-  std::error_code ec;
   server_options s;
-  s.methods = {GssapiAuth::server::create(o, ec)};
-  REQUIRE_FALSE(ec);
+  s.methods = {test::gss_server(o)};
   return s;
-}
-
-client_options gss_client(gss_level level) {
-  GssapiAuth::client_options o;
-  o.ccache = test::realm().alice_ccache();
-  o.levels = {level};
-  client_options c;
-  c.methods = {GssapiAuth::client(o)};
-  return c;
 }
 
 }  // namespace

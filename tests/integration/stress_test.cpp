@@ -3,12 +3,12 @@
 // count is checked; under ThreadSanitizer (tests/sanitize) these are the runs it watches.
 #include <doctest/doctest.h>
 
-#include <charconv>
 #include <future>
 
 #include <asio/strand.hpp>
 
 #include "http_client.hpp"
+#include "prometheus.hpp"
 #include "records.hpp"
 #include "socks5/client.hpp"
 #include "socks5/metrics.hpp"
@@ -19,19 +19,9 @@
 using namespace socks5;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
+using test::metric_value;
 
 namespace {
-
-// The value of the series named exactly `series` (name and labels); -1 when it is missing.
-std::int64_t value_of(const std::string& text, const std::string& series) {
-  const auto at = ("\n" + text).find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  const char* begin = text.data() + at + series.size() + 1;
-  std::int64_t v = 0;
-  const auto parsed = std::from_chars(begin, text.data() + text.size(), v);
-  if (parsed.ec != std::errc{}) return -1;
-  return v;
-}
 
 std::string scrape(const tcp::endpoint& where) {
   return test::http_body(test::http_get(where, "/metrics"));
@@ -108,8 +98,8 @@ TEST_CASE("stress: four session executors, 120 concurrent clients, metrics scrap
     std::int64_t last_up = 0, last_total = 0;
     while (!done.load()) {
       const auto body = scrape(where);
-      const auto up = value_of(body, "socks5_bytes_total{direction=\"up\"}");
-      const auto total = value_of(body, "socks5_handshake_seconds_count");
+      const auto up = metric_value(body, "socks5_bytes_total{direction=\"up\"}");
+      const auto total = metric_value(body, "socks5_handshake_seconds_count");
       if (up < last_up || total < last_total) ++regressions;
       last_up = up;
       last_total = total;
@@ -162,15 +152,15 @@ TEST_CASE("stress: four session executors, 120 concurrent clients, metrics scrap
   INFO(body);
   CHECK(scrapes.load() > 0);
   CHECK(regressions.load() == 0);
-  CHECK(value_of(body, "socks5_sessions_total{method=\"none\",outcome=\"ok\"}") == clients);
-  CHECK(value_of(body, "socks5_sessions_active{method=\"none\"}") == 0);
-  CHECK(value_of(body, "socks5_sessions_active{method=\"negotiating\"}") == 0);
-  CHECK(value_of(body, "socks5_requests_total{command=\"connect\",reply=\"succeeded\"}") ==
+  CHECK(metric_value(body, "socks5_sessions_total{method=\"none\",outcome=\"ok\"}") == clients);
+  CHECK(metric_value(body, "socks5_sessions_active{method=\"none\"}") == 0);
+  CHECK(metric_value(body, "socks5_sessions_active{method=\"negotiating\"}") == 0);
+  CHECK(metric_value(body, "socks5_requests_total{command=\"connect\",reply=\"succeeded\"}") ==
         clients);
-  CHECK(value_of(body, "socks5_handshake_seconds_count") == clients);
-  CHECK(value_of(body, "socks5_bytes_total{direction=\"up\"}") ==
+  CHECK(metric_value(body, "socks5_handshake_seconds_count") == clients);
+  CHECK(metric_value(body, "socks5_bytes_total{direction=\"up\"}") ==
         static_cast<std::int64_t>(clients * size));
-  CHECK(value_of(body, "socks5_bytes_total{direction=\"down\"}") ==
+  CHECK(metric_value(body, "socks5_bytes_total{direction=\"down\"}") ==
         static_cast<std::int64_t>(clients * size));
 
   endpoint.stop();
@@ -242,8 +232,9 @@ TEST_CASE("stress: stop() from another thread while 40 sessions relay on a pool 
   CHECK(by_stop == static_cast<std::size_t>(clients));
   const auto body = registry->render();
   INFO(body);
-  CHECK(value_of(body, "socks5_sessions_total{method=\"none\",outcome=\"stopped\"}") == clients);
-  CHECK(value_of(body, "socks5_sessions_active{method=\"none\"}") == 0);
+  CHECK(metric_value(body, "socks5_sessions_total{method=\"none\",outcome=\"stopped\"}") ==
+        clients);
+  CHECK(metric_value(body, "socks5_sessions_active{method=\"none\"}") == 0);
 
   client_threads.join();
   CHECK(ended.load() == clients);

@@ -2,33 +2,18 @@
 // endpoint scraped while they run, then a graceful stop by SIGTERM.
 #include <doctest/doctest.h>
 
-#include <charconv>
-
 #include <asio/strand.hpp>
 
 #include "echo_server.hpp"
 #include "http_client.hpp"
 #include "process.hpp"
+#include "prometheus.hpp"
 #include "socks5/client.hpp"
 #include "transfer.hpp"
 
 using namespace socks5;
 using namespace std::chrono_literals;
-
-namespace {
-
-// The value of the series named exactly `series` (name and labels); -1 when it is missing.
-std::int64_t value_of(const std::string& text, const std::string& series) {
-  const auto at = ("\n" + text).find("\n" + series + " ");
-  if (at == std::string::npos) return -1;
-  const char* begin = text.data() + at + series.size() + 1;
-  std::int64_t v = 0;
-  const auto parsed = std::from_chars(begin, text.data() + text.size(), v);
-  if (parsed.ec != std::errc{}) return -1;
-  return v;
-}
-
-}  // namespace
+using test::metric_value;
 
 TEST_CASE("socks5-proxy --threads 4: 80 concurrent clients, metrics scraped meanwhile, SIGTERM") {
   const auto bin = test::program("SOCKS5_PROXY_BIN");
@@ -53,8 +38,8 @@ TEST_CASE("socks5-proxy --threads 4: 80 concurrent clients, metrics scraped mean
   std::atomic<int> scrapes{0};
   std::thread scraper([&] {
     while (!done.load()) {
-      if (value_of(test::http_body(test::http_get(where, "/metrics")),
-                   "socks5_handshake_seconds_count") >= 0)
+      if (metric_value(test::http_body(test::http_get(where, "/metrics")),
+                       "socks5_handshake_seconds_count") >= 0)
         ++scrapes;
     }
   });
@@ -90,15 +75,15 @@ TEST_CASE("socks5-proxy --threads 4: 80 concurrent clients, metrics scraped mean
   std::string text;
   for (int i = 0; i < 200; ++i) {
     text = test::http_body(test::http_get(where, "/metrics"));
-    if (value_of(text, ok_series) == clients) break;
+    if (metric_value(text, ok_series) == clients) break;
     std::this_thread::sleep_for(50ms);
   }
   INFO(text);
-  CHECK(value_of(text, ok_series) == clients);
-  CHECK(value_of(text, "socks5_sessions_active{method=\"none\"}") == 0);
-  CHECK(value_of(text, "socks5_bytes_total{direction=\"up\"}") ==
+  CHECK(metric_value(text, ok_series) == clients);
+  CHECK(metric_value(text, "socks5_sessions_active{method=\"none\"}") == 0);
+  CHECK(metric_value(text, "socks5_bytes_total{direction=\"up\"}") ==
         static_cast<std::int64_t>(clients * size));
-  CHECK(value_of(text, "socks5_bytes_total{direction=\"down\"}") ==
+  CHECK(metric_value(text, "socks5_bytes_total{direction=\"down\"}") ==
         static_cast<std::int64_t>(clients * size));
 
   proxy.signal(SIGTERM);

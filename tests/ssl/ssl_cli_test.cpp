@@ -5,13 +5,9 @@
 #include "threaded.hpp"
 
 using namespace std::chrono_literals;
+using test::certs;
 
 namespace {
-
-const test::pki& certs() {
-  static test::pki p;
-  return p;
-}
 
 struct echo_thread {
   echo_thread() : echo(ctx), thread([this] { ctx.run_for(60s); }) {}

@@ -13,6 +13,7 @@
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/bind.hpp"
 #include "socks5/udp.hpp"
+#include "ssl_sides.hpp"
 #include "tap.hpp"
 #include "threaded.hpp"
 #include "transfer.hpp"
@@ -21,38 +22,13 @@
 using namespace socks5;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
+using test::certs;
+using test::ssl_client;
+using test::ssl_only;
+using test::ssl_server;
+using test::trusting_test_ca;
 
 namespace {
-
-const test::pki& certs() {
-  static test::pki p;
-  return p;
-}
-
-SslAuth::server ssl_server(SslAuth::server_options o = {}) {
-  if (o.cert_file.empty()) o.cert_file = certs().cert("server");
-  if (o.key_file.empty()) o.key_file = certs().key("server");
-  std::error_code ec;
-  auto s = SslAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return s;
-}
-
-client_options ssl_client(SslAuth::client_options o = {}) {
-  if (o.ca_file.empty() && o.pin_sha256.empty() && o.verify) o.ca_file = certs().cert("ca");
-  std::error_code ec;
-  auto side = SslAuth::client::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  client_options c;
-  c.methods = {side};
-  return c;
-}
-
-server_options ssl_only(SslAuth::server_options o = {}) {
-  server_options s;
-  s.methods = {ssl_server(std::move(o))};
-  return s;
-}
 
 struct frame_summary {
   std::vector<std::uint8_t> states;
@@ -151,11 +127,11 @@ TEST_CASE("SSL method with username/password subauthentication, and with mutual 
     co_return decision::allow();
   };
   test::proxy proxy(ctx, options);
-  SslAuth::client_options good;
+  auto good = trusting_test_ca();
   good.subauth = {UserPassAuth::client{"bob", "pw"}};
   CHECK_FALSE(connect_error(ctx, proxy.port(), ssl_client(good), where));
   CHECK(identity == "bob");
-  SslAuth::client_options wrong;
+  auto wrong = trusting_test_ca();
   wrong.subauth = {UserPassAuth::client{"bob", "nope"}};
   CHECK(connect_error(ctx, proxy.port(), ssl_client(wrong), where) == errc::auth_failed);
 
@@ -164,7 +140,7 @@ TEST_CASE("SSL method with username/password subauthentication, and with mutual 
   auto mutual_options = ssl_only(mutual);
   mutual_options.handler = options.handler;
   test::proxy mutual_proxy(ctx, mutual_options);
-  SslAuth::client_options with_cert;
+  auto with_cert = trusting_test_ca();
   with_cert.cert_file = certs().cert("alice");
   with_cert.key_file = certs().key("alice");
   CHECK_FALSE(connect_error(ctx, mutual_proxy.port(), ssl_client(with_cert), where));
@@ -270,7 +246,7 @@ TEST_CASE("the method code: X'86' by default, X'06' as a configured alias on bot
   SslAuth::server_options so;
   so.code = method::ssl_iana;
   test::proxy proxy(ctx, ssl_only(so));
-  SslAuth::client_options co;
+  auto co = trusting_test_ca();
   co.code = method::ssl_iana;
   CHECK_FALSE(connect_error(ctx, proxy.port(), ssl_client(co), where));
   // X'86' against a server answering only to X'06': no common method.
@@ -355,7 +331,7 @@ TEST_CASE("UDP under the SSL method: with UDP-Naked plain datagrams; without it 
   const address target(echo.endpoint());
   using association = udp_association<tcp::socket>;
 
-  SslAuth::client_options naked;
+  auto naked = trusting_test_ca();
   naked.udp_naked = true;
   socks5::client c(ctx.get_executor(), "localhost", proxy.port(), ssl_client(naked));
   auto reply = test::run(ctx, [&]() -> asio::awaitable<std::string> {

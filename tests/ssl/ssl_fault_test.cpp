@@ -7,45 +7,19 @@
 #include "echo_server.hpp"
 #include "fault_tap.hpp"
 #include "faults.hpp"
-#include "pki.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
 #include "socks5/auth/ssl.hpp"
+#include "ssl_sides.hpp"
 
 using namespace socks5;
 using namespace std::chrono_literals;
 using asio::ip::tcp;
 using clock_type = std::chrono::steady_clock;
+using test::ssl_client;
+using test::ssl_only;
 
 namespace {
-
-const test::pki& certs() {
-  static test::pki p;
-  return p;
-}
-
-client_options ssl_client() {
-  SslAuth::client_options o;
-  o.ca_file = certs().cert("ca");
-  std::error_code ec;
-  auto side = SslAuth::client::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  client_options c;
-  c.methods = {side};
-  return c;
-}
-
-server_options ssl_only() {
-  SslAuth::server_options o;
-  o.cert_file = certs().cert("server");
-  o.key_file = certs().key("server");
-  std::error_code ec;
-  auto side = SslAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  server_options s;
-  s.methods = {side};
-  return s;
-}
 
 struct cut_outcome {
   std::error_code client;

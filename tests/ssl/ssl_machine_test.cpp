@@ -10,34 +10,17 @@
 #include "socks5/auth/user_pass.hpp"
 #include "socks5/wire/frame.hpp"
 #include "socks5/wire/ssl_options.hpp"
+#include "ssl_sides.hpp"
 
 using namespace socks5;
 using test::b;
 using test::bytes;
+using test::certs;
+using test::ssl_client_method;
+using test::ssl_server;
+using test::trusting_test_ca;
 
 namespace {
-
-const test::pki& certs() {
-  static test::pki p;
-  return p;
-}
-
-SslAuth::server make_server(SslAuth::server_options o = {}) {
-  if (o.cert_file.empty()) o.cert_file = certs().cert("server");
-  if (o.key_file.empty()) o.key_file = certs().key("server");
-  std::error_code ec;
-  auto s = SslAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return s;
-}
-
-SslAuth::client make_client(SslAuth::client_options o = {}) {
-  if (o.ca_file.empty()) o.ca_file = certs().cert("ca");
-  std::error_code ec;
-  auto c = SslAuth::client::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  return c;
-}
 
 struct frame {
   std::uint8_t ver, state;
@@ -98,8 +81,8 @@ TEST_CASE("frame headers: VER 01 with STATE 01 handshake, 02 options, 03 data, 0
 }
 
 TEST_CASE("machines: TLS in STATE 01, options in STATE 02, then a working protection") {
-  auto server = make_server().start({});
-  auto client = make_client().start({"localhost"});
+  auto server = ssl_server().start({});
+  auto client = ssl_client_method().start({"localhost"});
   auto t = test::converse(client, server);
   REQUIRE_MESSAGE(t.client_done, t.client_error.message());
   REQUIRE_MESSAGE(t.server_done, t.server_error.message());
@@ -150,10 +133,10 @@ TEST_CASE("machines: TLS in STATE 01, options in STATE 02, then a working protec
 
 TEST_CASE("machines: the option messages, read back from inside TLS") {
   // UDP-Naked offered and agreed; no subauthentication.
-  SslAuth::client_options co;
+  auto co = trusting_test_ca();
   co.udp_naked = true;
-  auto client = make_client(co).start({"localhost"});
-  auto server = make_server().start({});
+  auto client = ssl_client_method(co).start({"localhost"});
+  auto server = ssl_server().start({});
   auto t = test::converse(client, server);
   REQUIRE(t.client_done);
   REQUIRE(t.server_done);
@@ -163,8 +146,8 @@ TEST_CASE("machines: the option messages, read back from inside TLS") {
   // A server that does not agree to it leaves it out of its answer.
   SslAuth::server_options no_udp;
   no_udp.udp_naked = false;
-  auto client2 = make_client(co).start({"localhost"});
-  auto server2 = make_server(no_udp).start({});
+  auto client2 = ssl_client_method(co).start({"localhost"});
+  auto server2 = ssl_server(no_udp).start({});
   auto t2 = test::converse(client2, server2);
   REQUIRE(t2.client_done);
   CHECK_FALSE(client2.udp_naked());
@@ -177,10 +160,10 @@ TEST_CASE("machines: subauthentication with username/password inside TLS") {
   };
   SslAuth::server_options so;
   so.subauth = {UserPassAuth::server{alice}};
-  SslAuth::client_options good;
+  auto good = trusting_test_ca();
   good.subauth = {UserPassAuth::client{"alice", "wonderland"}};
-  auto server = make_server(so).start({});
-  auto client = make_client(good).start({"localhost"});
+  auto server = ssl_server(so).start({});
+  auto client = ssl_client_method(good).start({"localhost"});
   auto t = test::converse(client, server);
   REQUIRE_MESSAGE(t.client_done, t.client_error.message());
   REQUIRE_MESSAGE(t.server_done, t.server_error.message());
@@ -193,17 +176,17 @@ TEST_CASE("machines: subauthentication with username/password inside TLS") {
   CHECK(std::search(wire_bytes.begin(), wire_bytes.end(), secret.begin(), secret.end()) ==
         wire_bytes.end());
 
-  SslAuth::client_options wrong;
+  auto wrong = trusting_test_ca();
   wrong.subauth = {UserPassAuth::client{"alice", "guess"}};
-  auto server2 = make_server(so).start({});
-  auto client2 = make_client(wrong).start({"localhost"});
+  auto server2 = ssl_server(so).start({});
+  auto client2 = ssl_client_method(wrong).start({"localhost"});
   auto t2 = test::converse(client2, server2);
   CHECK(t2.client_error == errc::auth_failed);
   CHECK(t2.server_error == errc::auth_failed);
 
   // A client that offers no subauthentication to a server that requires it does not get in.
-  auto server3 = make_server(so).start({});
-  auto client3 = make_client().start({"localhost"});
+  auto server3 = ssl_server(so).start({});
+  auto client3 = ssl_client_method().start({"localhost"});
   auto t3 = test::converse(client3, server3);
   CHECK(t3.server_error == errc::auth_rejected_by_policy);
   CHECK_FALSE(t3.client_done);
@@ -212,26 +195,26 @@ TEST_CASE("machines: subauthentication with username/password inside TLS") {
 TEST_CASE("machines: mutual TLS hands the client certificate's subject over as the identity") {
   SslAuth::server_options so;
   so.client_ca_file = certs().cert("client-ca");
-  SslAuth::client_options co;
+  auto co = trusting_test_ca();
   co.cert_file = certs().cert("alice");
   co.key_file = certs().key("alice");
-  auto server = make_server(so).start({});
-  auto client = make_client(co).start({"localhost"});
+  auto server = ssl_server(so).start({});
+  auto client = ssl_client_method(co).start({"localhost"});
   auto t = test::converse(client, server);
   REQUIRE_MESSAGE(t.server_done, t.server_error.message());
   CHECK(server.identity() == "O=cosocks tests,CN=alice");
 
   // Without a certificate the handshake fails on the server, which sends an alert.
-  auto server2 = make_server(so).start({});
-  auto client2 = make_client().start({"localhost"});
+  auto server2 = ssl_server(so).start({});
+  auto client2 = ssl_client_method().start({"localhost"});
   auto t2 = test::converse(client2, server2);
   CHECK(t2.server_error == condition::auth_failure);
   CHECK(t2.client_error == condition::auth_failure);
 }
 
 TEST_CASE("machines: a second connection of the same client resumes the TLS session") {
-  auto server_side = make_server();
-  auto client_side = make_client();
+  auto server_side = ssl_server();
+  auto client_side = ssl_client_method();
   auto first_server = server_side.start({});
   auto first = client_side.start({"localhost"});
   auto t1 = test::converse(first, first_server);
@@ -245,18 +228,18 @@ TEST_CASE("machines: a second connection of the same client resumes the TLS sess
 }
 
 TEST_CASE("machines: X'06' as a configured alias of the method code") {
-  SslAuth::client_options co;
+  auto co = trusting_test_ca();
   co.code = method::ssl_iana;
   SslAuth::server_options so;
   so.code = method::ssl_iana;
-  CHECK(make_client(co).code() == 0x06);
-  CHECK(make_server(so).code() == 0x06);
-  CHECK(make_client().code() == 0x86);
+  CHECK(ssl_client_method(co).code() == 0x06);
+  CHECK(ssl_server(so).code() == 0x06);
+  CHECK(ssl_client_method().code() == 0x86);
 }
 
 TEST_CASE("machines: leaving the option phase without an option message is a protocol error") {
-  auto server = make_server().start({});
-  auto client = make_client().start({"localhost"});
+  auto server = ssl_server().start({});
+  auto client = ssl_client_method().start({"localhost"});
   // Once the handshake is over, every STATE 02 frame the client sends becomes an empty STATE 03
   // frame: the server never gets an option message.
   auto rewrite = [](std::deque<std::uint8_t>& wire) {

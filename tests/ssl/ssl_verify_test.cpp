@@ -7,17 +7,17 @@
 #include "proxy.hpp"
 #include "run.hpp"
 #include "socks5/auth/ssl.hpp"
+#include "ssl_sides.hpp"
 #include "threaded.hpp"
 
 using namespace socks5;
 using namespace std::chrono_literals;
+using test::certs;
+using test::ssl_client;
+using test::ssl_only;
+using test::trusting_test_ca;
 
 namespace {
-
-const test::pki& certs() {
-  static test::pki p;
-  return p;
-}
 
 // A self-signed certificate for localhost and 127.0.0.1, made here: nobody vouches for it.
 struct self_signed {
@@ -30,32 +30,16 @@ struct self_signed {
     const std::string output = out;
     REQUIRE_MESSAGE(status == 0, output);
   }
+  // Server options that present this certificate.
+  SslAuth::server_options as_server() const {
+    SslAuth::server_options o;
+    o.cert_file = cert;
+    o.key_file = key;
+    return o;
+  }
   test::temp_dir dir;
   std::string cert = dir / "self.pem", key = dir / "self.key";
 };
-
-server_options ssl_only(const std::string& cert, const std::string& key,
-                        std::string client_ca = {}) {
-  SslAuth::server_options o;
-  o.cert_file = cert;
-  o.key_file = key;
-  o.client_ca_file = std::move(client_ca);
-  std::error_code ec;
-  auto side = SslAuth::server::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  server_options s;
-  s.methods = {side};
-  return s;
-}
-
-client_options ssl_client(SslAuth::client_options o) {
-  std::error_code ec;
-  auto side = SslAuth::client::create(std::move(o), ec);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  client_options c;
-  c.methods = {side};
-  return c;
-}
 
 // A client left at its defaults trusts the system's store, which may be missing on a bare
 // machine: then it refuses to be created at all, which refuses every proxy as surely.
@@ -64,12 +48,6 @@ bool system_store_present() {
   SslAuth::client::create({}, ec);
   if (ec) CHECK(ec == std::errc::no_such_file_or_directory);
   return !ec;
-}
-
-SslAuth::client_options trusting_test_ca() {
-  SslAuth::client_options o;
-  o.ca_file = certs().cert("ca");
-  return o;
 }
 
 // CONNECT through the proxy to an echo target; the error, or none once a message came back.
@@ -98,7 +76,7 @@ TEST_CASE("SSL client defaults: verification on, against the system's trust stor
   CHECK(defaults.verify);
   CHECK(defaults.pin_sha256.empty());
   asio::io_context ctx;
-  test::proxy proxy(ctx, ssl_only(certs().cert("server"), certs().key("server")));
+  test::proxy proxy(ctx, ssl_only());
   // The test CA is in no system store: a client left at its defaults refuses the proxy.
   if (system_store_present()) {
     const auto ec = connect_and_ping(ctx, proxy, ssl_client(defaults), "localhost");
@@ -114,7 +92,7 @@ TEST_CASE(
     "SSL client: a self-signed proxy certificate is refused unless verification is switched off") {
   self_signed self;
   asio::io_context ctx;
-  test::proxy proxy(ctx, ssl_only(self.cert, self.key));
+  test::proxy proxy(ctx, ssl_only(self.as_server()));
   const auto ec = connect_and_ping(ctx, proxy, ssl_client(trusting_test_ca()), "localhost");
   MESSAGE("self-signed: " << ec.message());
   CHECK(std::string(ec.category().name()) == "tls.verify");
@@ -133,8 +111,7 @@ TEST_CASE(
 TEST_CASE("SSL client: the name or IP the client asked for must be in the certificate") {
   asio::io_context ctx;
   // The certificate names localhost and 127.0.0.1; this proxy is reached as 127.0.0.2.
-  test::proxy proxy(ctx, ssl_only(certs().cert("server"), certs().key("server")),
-                    asio::ip::make_address("127.0.0.2"));
+  test::proxy proxy(ctx, ssl_only(), asio::ip::make_address("127.0.0.2"));
   const auto by_ip = connect_and_ping(ctx, proxy, ssl_client(trusting_test_ca()), "127.0.0.2");
   MESSAGE("127.0.0.2: " << by_ip.message());
   CHECK(std::string(by_ip.category().name()) == "tls.verify");
@@ -152,8 +129,9 @@ TEST_CASE("SSL client: the name or IP the client asked for must be in the certif
 
 TEST_CASE("SSL server with a client CA: no certificate, or one from another CA, is refused") {
   asio::io_context ctx;
-  test::proxy proxy(
-      ctx, ssl_only(certs().cert("server"), certs().key("server"), certs().cert("client-ca")));
+  SslAuth::server_options checks_clients;
+  checks_clients.client_ca_file = certs().cert("client-ca");
+  test::proxy proxy(ctx, ssl_only(checks_clients));
   auto alice = trusting_test_ca();
   alice.cert_file = certs().cert("alice");
   alice.key_file = certs().key("alice");

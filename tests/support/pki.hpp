@@ -62,4 +62,10 @@ class pki {
   temp_dir dir_;
 };
 
+// The program's certificates: made on first use, one set shared by all its tests.
+inline const pki& certs() {
+  static pki p;
+  return p;
+}
+
 }  // namespace test
