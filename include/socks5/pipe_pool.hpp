@@ -21,6 +21,7 @@ class pipe_pool {
   struct ends {
     int read = -1;
     int write = -1;
+    std::size_t capacity = 0;  // octets the pipe holds (F_GETPIPE_SZ)
   };
 
   // A pipe on loan. It goes back to the pool only through release_empty(); otherwise (an
@@ -36,6 +37,11 @@ class pipe_pool {
     explicit operator bool() const noexcept { return ends_.read >= 0; }
     int read_end() const noexcept { return ends_.read; }
     int write_end() const noexcept { return ends_.write; }
+    std::size_t capacity() const noexcept { return ends_.capacity; }
+    // Enlarges the pipe to at least `octets` (F_SETPIPE_SZ), so that one splice(2) moves more
+    // of a bulk transfer. False when the system refuses (e.g. the user's pipe-page limit):
+    // the pipe keeps working at its size. It returns to the pool enlarged.
+    bool grow(std::size_t octets) noexcept;
     // The pipe holds nothing: it may serve another burst.
     void release_empty() noexcept;
 

@@ -2,10 +2,14 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <climits>
 
 namespace socks5 {
 
 namespace {
+
+// What any system gives a pipe, at least: assumed where its size cannot be asked.
+constexpr int default_capacity = 4096;
 
 void close_ends(pipe_pool::ends e) noexcept {
   if (e.read >= 0) ::close(e.read);
@@ -36,7 +40,13 @@ pipe_pool::lease pipe_pool::acquire(std::error_code& ec) {
     ec.assign(errno, std::system_category());
     return {};
   }
-  return lease(this, ends{fds[0], fds[1]});
+#if defined(F_GETPIPE_SZ)
+  const int capacity = ::fcntl(fds[1], F_GETPIPE_SZ);
+#else
+  const int capacity = default_capacity;
+#endif
+  const auto known = capacity > 0 ? capacity : default_capacity;
+  return lease(this, ends{fds[0], fds[1], static_cast<std::size_t>(known)});
 }
 
 std::size_t pipe_pool::idle() const {
@@ -70,6 +80,19 @@ pipe_pool::lease& pipe_pool::lease::operator=(lease&& other) noexcept {
 
 pipe_pool::lease::~lease() {
   close();
+}
+
+bool pipe_pool::lease::grow(std::size_t octets) noexcept {
+  if (ends_.write < 0 || octets > static_cast<std::size_t>(INT_MAX)) return false;
+  if (ends_.capacity >= octets) return true;
+#if defined(F_SETPIPE_SZ)
+  const int capacity = ::fcntl(ends_.write, F_SETPIPE_SZ, static_cast<int>(octets));
+  if (capacity < 0) return false;
+#else
+  return false;
+#endif
+  ends_.capacity = static_cast<std::size_t>(capacity);
+  return true;
 }
 
 void pipe_pool::lease::release_empty() noexcept {

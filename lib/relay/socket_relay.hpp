@@ -43,6 +43,7 @@ class socket_relay {
     buffer_pool::lease buffer;
     pipe_pool::lease pipe;
     std::size_t in_pipe = 0;
+    bool grow_refused = false;  // the system would not enlarge this direction's pipe
     bool ended = false;
   };
 

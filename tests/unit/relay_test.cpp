@@ -1,4 +1,9 @@
 // The relay's pools and socks5::relay between two plain TCP sockets, both ways of moving data.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <vector>
+
 #include <doctest/doctest.h>
 
 #include <asio/co_spawn.hpp>
@@ -57,6 +62,24 @@ TEST_CASE("pipe_pool: only an emptied pipe goes back; a lease that ends otherwis
   CHECK(pool.idle() == 0);
 }
 
+TEST_CASE("pipe_pool: a pipe grows on request and goes back to the pool at its new size") {
+  pipe_pool pool(4);
+  std::error_code ec;
+  auto p = pool.acquire(ec);
+  REQUIRE_FALSE(ec);
+  CHECK(p.capacity() == static_cast<std::size_t>(::fcntl(p.write_end(), F_GETPIPE_SZ)));
+  const std::size_t larger = 4 * p.capacity();
+  REQUIRE(p.grow(larger));
+  CHECK(p.capacity() >= larger);
+  CHECK(static_cast<std::size_t>(::fcntl(p.write_end(), F_GETPIPE_SZ)) == p.capacity());
+  CHECK(p.grow(larger / 2));  // already as large: nothing to do
+  CHECK(p.capacity() >= larger);
+  p.release_empty();
+  auto again = pool.acquire(ec);
+  CHECK(again.capacity() >= larger);
+  CHECK_FALSE(pipe_pool::lease{}.grow(larger));  // no pipe on loan
+}
+
 namespace {
 
 // A client socket relayed by socks5::relay to an echo target, round trip checked.
@@ -108,6 +131,17 @@ TEST_CASE("relay between plain sockets: through a lent buffer, and with splice(2
     if (splice) {
       CHECK(buffers.idle() == 0);
       CHECK(pipes.idle() >= 1);
+      // A direction that filled its pipe was given a larger one, which the pool kept.
+      std::error_code ec;
+      pipe_pool fresh_pool;
+      const auto fresh = fresh_pool.acquire(ec);
+      std::vector<pipe_pool::lease> kept;
+      std::size_t largest = 0;
+      while (pipes.idle() > 0) {
+        kept.push_back(pipes.acquire(ec));
+        largest = std::max(largest, kept.back().capacity());
+      }
+      CHECK(largest > fresh.capacity());
     } else {
       CHECK(buffers.idle() >= 1);
     }
