@@ -6,6 +6,7 @@
 // With --json the figures are also printed as one JSON line on stdout, and the table goes to
 // stderr.
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "bench.hpp"
@@ -107,7 +108,7 @@ double connect_handshakes(double seconds, const asio::ip::tcp::endpoint& target)
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_benchmark(int argc, char** argv) {
   std::size_t mib = 256;
   double seconds = 2;
   bool json = false;
@@ -150,4 +151,15 @@ int main(int argc, char** argv) {
         "\"connects_per_s\":%.1f}\n",
         mib, levels_json.c_str(), negotiations, connects);
   return 0;
+}
+
+// An error ends the run through main's return, so that the KDC started for it is stopped with
+// the static objects, not left running as an uncaught exception's abort would leave it.
+int main(int argc, char** argv) {
+  try {
+    return run_benchmark(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gss-throughput: %s\n", e.what());
+    return 1;
+  }
 }
