@@ -79,6 +79,41 @@ class ProtectedStream {
         read_op<MutableBuffers>(*this, buffers), token, next_);
   }
 
+  // For a relay that writes straight from this stream's own buffer rather than copying into one
+  // of its own: completes once unwrapped plaintext is waiting (see buffered()), or with the
+  // error or end of stream a read would report.
+  template <class Token>
+  auto async_fill(Token&& token) {
+    return asio::async_compose<Token, void(std::error_code)>(fill_op(*this), token, next_);
+  }
+  // The plaintext waiting to be read, and taking `n` octets of it.
+  asio::const_buffer buffered() const noexcept {
+    return asio::buffer(plain_.data() + plain_start_, plain_.size() - plain_start_);
+  }
+  void consume(std::size_t n) noexcept {
+    plain_start_ += std::min(n, plain_.size() - plain_start_);
+  }
+
+  // An idle session holds no buffers: these free the receive buffers and the send buffers, to
+  // be allocated again by the next read or write. Only between operations on that side. The
+  // receive buffers go only when nothing waits in them (plaintext, part of a frame, an error to
+  // report): the return value says whether they went.
+  bool release_input() noexcept {
+    if (read_error_ || in_start_ != in_end_ || plain_start_ != plain_.size()) return false;
+    std::vector<wire::byte>().swap(in_);
+    std::vector<wire::byte>().swap(plain_);
+    in_start_ = in_end_ = plain_start_ = 0;
+    return true;
+  }
+  void release_output() noexcept {
+    std::vector<wire::byte>().swap(out_);
+    std::vector<wire::byte>().swap(scratch_);
+  }
+  // Octets of buffer held, both sides.
+  std::size_t buffer_capacity() const noexcept {
+    return in_.capacity() + plain_.capacity() + out_.capacity() + scratch_.capacity();
+  }
+
   // Sends up to frames_per_write frames of at most max_plaintext_size() octets each.
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
@@ -137,6 +172,23 @@ class ProtectedStream {
     return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
   }
 
+  // After a read of the next layer completed with `ec` and `n` octets: unwraps what arrived.
+  // True when a read can complete: plaintext is waiting, or `ec` now holds the error to report
+  // (errors are reported only once the plaintext before them is gone).
+  bool take_input(std::error_code& ec, std::size_t n) {
+    if (ec == asio::error::eof)
+      ec = in_start_ != in_end_ ? std::error_code(errc::truncated_frame)
+                                : protection_.end_of_stream();
+    in_end_ += n;
+    unwrap_frames();
+    if (plain_start_ < plain_.size()) {
+      ec.clear();
+      return true;
+    }
+    if (read_error_) ec = read_error_;
+    return static_cast<bool>(ec);
+  }
+
   template <class MutableBuffers>
   std::size_t deliver(const MutableBuffers& buffers) {
     const auto n = asio::buffer_copy(
@@ -160,17 +212,29 @@ class ProtectedStream {
         if (asio::buffer_size(buffers) == 0 || s.read_ready()) return asio::post(std::move(self));
         return s.next_.async_read_some(s.input_space(), std::move(self));
       }
-      if (ec == asio::error::eof)
-        ec = s.in_start_ != s.in_end_ ? std::error_code(errc::truncated_frame)
-                                      : s.protection_.end_of_stream();
-      s.in_end_ += n;
-      s.unwrap_frames();
+      const bool done = s.take_input(ec, n);
       if (s.plain_start_ < s.plain_.size() || asio::buffer_size(buffers) == 0) {
         const auto delivered = s.deliver(buffers);
         return self.complete(std::error_code{}, delivered);
       }
-      if (s.read_error_) return self.complete(s.read_error_, 0);
-      if (ec) return self.complete(ec, 0);
+      if (done) return self.complete(ec, 0);
+      s.next_.async_read_some(s.input_space(), std::move(self));
+    }
+  };
+
+  struct fill_op {
+    explicit fill_op(ProtectedStream& stream) : s(stream) {}
+    ProtectedStream& s;
+    bool reading = false;
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+      if (!reading) {
+        reading = true;
+        if (s.read_ready()) return asio::post(std::move(self));
+        return s.next_.async_read_some(s.input_space(), std::move(self));
+      }
+      if (s.take_input(ec, n)) return self.complete(ec);
       s.next_.async_read_some(s.input_space(), std::move(self));
     }
   };

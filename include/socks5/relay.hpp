@@ -114,53 +114,145 @@ void start_socket_relay(asio::ip::tcp::socket& a, asio::ip::tcp::socket& b,
                         relay_counters& counters, const relay_options& options,
                         std::function<void(std::error_code)> done);
 
-// Takes a buffer once `from` has something to say, and gives it back when it falls silent.
-template <class From>
-asio::awaitable<std::error_code> wait_for_data(From& from, buffer_pool::lease& buffer,
-                                               const relay_options& options) {
-  auto socket = plain_socket(from);
-  if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
-    if (socket) {
-      auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
-      if (ec) co_return ec;
-    }
-  }
-  if (!buffer)
-    buffer = options.buffers ? options.buffers->acquire()
-                             : buffer_pool::lease::standalone(options.buffer_size);
-  co_return std::error_code{};
+// Frees the send buffers of a protected stream that has nothing more to send for now.
+template <class NextLayer, class P>
+void release_output(ProtectedStream<NextLayer, P>& s) {
+  s.release_output();
 }
 
-// Whether `from` has fallen silent, so that its buffer can go back.
-template <class From>
-bool drained(From& from) {
-  auto socket = plain_socket(from);
-  if constexpr (std::is_same_v<decltype(socket), std::nullptr_t>) {
-    return false;
-  } else {
-    if (!socket) return false;
-    std::error_code ec;
-    return socket->available(ec) == 0 && !ec;
-  }
+template <class NextLayer>
+void release_output(stream<NextLayer>& s) {
+  if (auto* p = s.protected_stream()) p->release_output();
 }
 
-// Copies `from` to `to` until end of stream (then half-closes `to`) or an error (then closes
-// both, which also ends the other direction).
-template <class From, class To, class Close>
-asio::awaitable<std::error_code> pump(From& from, To& to, relay_options options,
-                                      std::uint64_t& counter, relay_counters& counters,
-                                      Close close_both) {
-  buffer_pool::lease buffer;
-  for (;;) {
-    if (!buffer) {
-      if (auto ec = co_await wait_for_data(from, buffer, options)) {
-        close_both();
-        co_return ec;
+template <class Other>
+void release_output(Other&) {}
+
+// What a pump reads from. Each source holds buffers only while data is in flight: wait() returns
+// once the stream has something to say (and the source is ready to take it), read() takes it,
+// data() and consume() hand it over, and settle() lets the buffers go when the stream has fallen
+// silent (returning whether it has).
+
+// A stream read into a relay buffer, taken from the pool once there is something to read.
+template <class From>
+class copying_source {
+ public:
+  copying_source(From& from, const relay_options& options) : from_(from), options_(options) {}
+
+  asio::awaitable<std::error_code> wait() {
+    if (buffer_) co_return std::error_code{};
+    auto socket = plain_socket(from_);
+    if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+      if (socket) {
+        auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
+        if (ec) co_return ec;
       }
     }
-    auto [read_ec, n] = co_await from.async_read_some(buffer.buffer(), use_tuple);
+    buffer_ = options_.buffers ? options_.buffers->acquire()
+                               : buffer_pool::lease::standalone(options_.buffer_size);
+    co_return std::error_code{};
+  }
+
+  asio::awaitable<std::error_code> read() {
+    auto [ec, n] = co_await from_.async_read_some(buffer_.buffer(), use_tuple);
+    size_ = n;
+    if (ec == asio::error::eof) buffer_.reset();
+    co_return ec;
+  }
+
+  asio::const_buffer data() const { return asio::buffer(buffer_.data(), size_); }
+  void consume(std::size_t) {}
+
+  bool settle() {
+    auto socket = plain_socket(from_);
+    if constexpr (std::is_same_v<decltype(socket), std::nullptr_t>) {
+      return false;  // a stream that may hold data above any socket
+    } else {
+      if (!socket) return false;
+      std::error_code ec;
+      if (socket->available(ec) != 0 || ec) return false;
+      buffer_.reset();
+      return true;
+    }
+  }
+
+ private:
+  From& from_;
+  const relay_options& options_;
+  buffer_pool::lease buffer_;
+  std::size_t size_ = 0;
+};
+
+// A protected stream, which unwraps into a buffer of its own: the relay writes from there, which
+// spares a copy into a relay buffer and writes all that arrived at once. Once it falls silent its
+// buffers go, and the source waits on the socket below before they are needed again.
+template <class NextLayer, class P>
+class unwrapping_source {
+ public:
+  explicit unwrapping_source(ProtectedStream<NextLayer, P>& from) : from_(from) {}
+
+  asio::awaitable<std::error_code> wait() {
+    auto socket = plain_socket(from_.next_layer());
+    if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+      if (silent_) {
+        auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
+        if (ec) co_return ec;
+      }
+    }
+    co_return std::error_code{};
+  }
+
+  asio::awaitable<std::error_code> read() {
+    auto [ec] = co_await from_.async_fill(use_tuple);
+    co_return ec;
+  }
+
+  asio::const_buffer data() const { return from_.buffered(); }
+  void consume(std::size_t n) { from_.consume(n); }
+
+  bool settle() {
+    auto socket = plain_socket(from_.next_layer());
+    if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+      std::error_code ec;
+      silent_ = socket->available(ec) == 0 && !ec && from_.release_input();
+    }
+    return silent_;
+  }
+
+ private:
+  ProtectedStream<NextLayer, P>& from_;
+  bool silent_ = false;
+};
+
+// The protected stream that `from` is, or carries (chosen at run time), if any: a pump reads it
+// through an unwrapping_source, and anything else through a copying_source.
+template <class NextLayer, class P>
+auto protected_of(ProtectedStream<NextLayer, P>& s) {
+  return &s;
+}
+
+template <class NextLayer>
+auto protected_of(stream<NextLayer>& s) {
+  return s.protected_stream();
+}
+
+template <class Other>
+std::nullptr_t protected_of(Other&) {
+  return nullptr;
+}
+
+// Copies `source` to `to` until end of stream (then half-closes `to`) or an error (then closes
+// both, which also ends the other direction).
+template <class Source, class To, class Close>
+asio::awaitable<std::error_code> pump_from(Source& source, To& to, std::uint64_t& counter,
+                                           relay_counters& counters, Close close_both) {
+  for (;;) {
+    if (auto ec = co_await source.wait()) {
+      close_both();
+      co_return ec;
+    }
+    const std::error_code read_ec = co_await source.read();
     if (read_ec == asio::error::eof) {
-      buffer.reset();
       co_await async_shutdown_send(to);
       co_return std::error_code{};
     }
@@ -169,18 +261,33 @@ asio::awaitable<std::error_code> pump(From& from, To& to, relay_options options,
       co_return read_ec;
     }
     counters.last_activity = std::chrono::steady_clock::now();
-    auto [write_ec, written] =
-        co_await asio::async_write(to, asio::buffer(buffer.data(), n), use_tuple);
+    const asio::const_buffer data = source.data();
+    auto [write_ec, written] = co_await asio::async_write(to, data, use_tuple);
     if (write_ec) {
       close_both();
       co_return write_ec;
     }
+    source.consume(written);
     counter += written;
     counters.last_activity = std::chrono::steady_clock::now();
-    if (drained(from)) buffer.reset();
+    if (source.settle()) release_output(to);
   }
 }
 
+template <class From, class To, class Close>
+asio::awaitable<std::error_code> pump(From& from, To& to, const relay_options& options,
+                                      std::uint64_t& counter, relay_counters& counters,
+                                      Close close_both) {
+  auto protected_stream = protected_of(from);
+  if constexpr (!std::is_same_v<decltype(protected_stream), std::nullptr_t>) {
+    if (protected_stream) {
+      unwrapping_source source(*protected_stream);
+      co_return co_await pump_from(source, to, counter, counters, close_both);
+    }
+  }
+  copying_source<From> source(from, options);
+  co_return co_await pump_from(source, to, counter, counters, close_both);
+}
 }  // namespace detail
 
 // Relays until both directions have ended. Returns the first error, or none when both sides

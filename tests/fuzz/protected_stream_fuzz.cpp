@@ -112,7 +112,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         read_more();
     });
   };
-  read_more();
+  // The relay's way: fill, take from the stream's own buffer, and let the buffers go whenever
+  // nothing is left to take (they must stay while part of a frame or an error waits).
+  std::function<void()> fill_more = [&] {
+    reader.async_fill([&](std::error_code ec) {
+      const auto waiting = reader.buffered();
+      if (ec) {
+        FUZZ_CHECK(waiting.size() == 0);
+        end = ec;
+        return;
+      }
+      FUZZ_CHECK(waiting.size() > 0);
+      const std::size_t take = std::min(waiting.size(), read_size);
+      const auto* first = static_cast<const byte*>(waiting.data());
+      got.insert(got.end(), first, first + take);
+      reader.consume(take);
+      if (reader.buffered().size() == 0) reader.release_input();
+      fill_more();
+    });
+  };
+  if (data[1] & 0x80)
+    fill_more();
+  else
+    read_more();
   io.run();
 
   std::vector<byte> want;

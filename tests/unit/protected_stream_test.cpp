@@ -1,12 +1,17 @@
-// ProtectedStream against a fake Protection: framing, reassembly across any split, errors.
+// ProtectedStream against a fake Protection: framing, reassembly across any split, errors, and
+// relaying from it.
 #include <doctest/doctest.h>
 
+#include <optional>
 #include <thread>
 
+#include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/local/connect_pair.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/read.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
 #include "chunked_stream.hpp"
@@ -274,4 +279,59 @@ TEST_CASE("socks5::stream with a run-time protection: relay and closing frames")
 
   stream<socket_type> plain{socket_type(ctx)};
   CHECK_FALSE(plain.is_protected());
+}
+
+TEST_CASE("relay from a protected stream: straight from its buffer, and no buffers held idle") {
+  asio::io_context ctx;
+  socket_type peer(ctx), near(ctx), target_near(ctx), target(ctx);
+  asio::local::connect_pair(peer, near);
+  asio::local::connect_pair(target_near, target);
+  // The relay's protected side, and its peer producing and taking frames.
+  ProtectedStream<socket_type, test::fake_protection> relayed(std::move(near), 1000);
+  ProtectedStream<socket_type, test::fake_protection> client(std::move(peer), 1000);
+  relay_counters counters;
+  std::optional<std::error_code> relay_result;
+  asio::co_spawn(ctx, relay(relayed, target_near, counters),
+                 [&](std::exception_ptr, std::error_code ec) { relay_result = ec; });
+
+  // Waits (bounded) until the relay has let go of every buffer of the protected stream.
+  auto idle = [&]() -> asio::awaitable<std::size_t> {
+    asio::steady_timer t(ctx);
+    for (int i = 0; i < 500 && relayed.buffer_capacity() != 0; ++i) {
+      t.expires_after(std::chrono::milliseconds(10));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    co_return relayed.buffer_capacity();
+  };
+  test::run(ctx, [&]() -> asio::awaitable<void> {
+    for (unsigned round = 1; round <= 2; ++round) {
+      INFO("round " << round);
+      const bytes up = pattern(300000, round), down = pattern(200000, round + 10);
+      auto [ec1, n1] = co_await asio::async_write(client, asio::buffer(up), detail::use_tuple);
+      CHECK_FALSE(ec1);
+      bytes got(up.size());
+      auto [ec2, n2] = co_await asio::async_read(target, asio::buffer(got), detail::use_tuple);
+      CHECK(got == up);
+      auto [ec3, n3] = co_await asio::async_write(target, asio::buffer(down), detail::use_tuple);
+      CHECK_FALSE(ec3);
+      bytes back(down.size());
+      auto [ec4, n4] = co_await asio::async_read(client, asio::buffer(back), detail::use_tuple);
+      CHECK(back == down);
+      // Both directions have fallen silent: receive and send buffers are gone.
+      const std::size_t held = co_await idle();
+      CHECK(held == 0);
+    }
+    CHECK(counters.a_to_b == 600000);
+    CHECK(counters.b_to_a == 400000);
+    // End of stream each way ends the relay in order.
+    client.next_layer().shutdown(socket_type::shutdown_send);
+    target.shutdown(socket_type::shutdown_send);
+    asio::steady_timer t(ctx);
+    for (int i = 0; i < 500 && !relay_result; ++i) {
+      t.expires_after(std::chrono::milliseconds(10));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+  }());
+  REQUIRE(relay_result.has_value());
+  CHECK_FALSE(*relay_result);
 }
