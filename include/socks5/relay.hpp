@@ -189,7 +189,10 @@ class copying_source {
 template <class NextLayer, class P>
 class unwrapping_source {
  public:
-  explicit unwrapping_source(ProtectedStream<NextLayer, P>& from) : from_(from) {}
+  // Silent from the start unless the stream holds something already (data that came with the
+  // request): a session that never sends takes no buffer.
+  explicit unwrapping_source(ProtectedStream<NextLayer, P>& from)
+      : from_(from), silent_(from.release_input()) {}
 
   asio::awaitable<std::error_code> wait() {
     auto socket = plain_socket(from_.next_layer());
@@ -221,7 +224,7 @@ class unwrapping_source {
 
  private:
   ProtectedStream<NextLayer, P>& from_;
-  bool silent_ = false;
+  bool silent_;
 };
 
 // The protected stream that `from` is, or carries (chosen at run time), if any: a pump reads it

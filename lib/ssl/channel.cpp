@@ -172,6 +172,13 @@ std::optional<auth_step> channel::advance() {
   return std::nullopt;
 }
 
+void channel::release_negotiation_buffers() noexcept {
+  std::vector<wire::byte>().swap(body_);
+  if (plain_.empty()) std::vector<wire::byte>().swap(plain_);
+  if (output_.empty()) std::vector<wire::byte>().swap(output_);
+  if (carry_at_ == carry_.size()) std::vector<wire::byte>().swap(carry_), carry_at_ = 0;
+}
+
 std::error_code channel::read(std::vector<wire::byte>& plain) {
   constexpr std::size_t record = 16384;
   for (;;) {

@@ -60,6 +60,10 @@ class channel {
   std::error_code read_plaintext() { return read(plain_); }
   std::vector<wire::byte>& plaintext() noexcept { return plain_; }
 
+  // Frees the buffers of the negotiation (frames, plaintext of the option phase) once it is
+  // over, so that an idle session does not keep them; a record cut short stays.
+  void release_negotiation_buffers() noexcept;
+
   // Gives one received frame body to TLS, read in place (only a record cut by the end of the
   // frame is kept), and appends the plaintext it yields to `plain`.
   std::error_code unwrap(wire::bytes_view body, std::vector<wire::byte>& plain);

@@ -266,6 +266,7 @@ auth_step negotiation::next() {
 
 std::unique_ptr<protection> negotiation::take_protection() {
   if (at_ != stage::done) return nullptr;
+  channel_->release_negotiation_buffers();
   return std::make_unique<TlsProtection>(std::move(channel_), udp_naked_);
 }
 
