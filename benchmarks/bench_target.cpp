@@ -23,6 +23,8 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "cli.hpp"
+
 namespace {
 
 using asio::ip::tcp;
@@ -84,12 +86,20 @@ tcp::acceptor make_acceptor(asio::io_context& ctx, unsigned short port) {
 int main(int argc, char** argv) {
   unsigned short echo_port = 0, sink_port = 0;
   std::size_t threads = 2;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--echo-port") echo_port = static_cast<unsigned short>(std::stoul(argv[i + 1]));
-    if (a == "--sink-port") sink_port = static_cast<unsigned short>(std::stoul(argv[i + 1]));
-    if (a == "--threads") threads = std::max<std::size_t>(1, std::stoul(argv[i + 1]));
+  cli::arguments args(argc, argv);
+  while (const auto opt = args.next()) {
+    if (*opt == "--help")
+      cli::usage("bench-target [--echo-port N] [--sink-port N] [--threads N]\n");
+    else if (*opt == "--echo-port")
+      echo_port = static_cast<unsigned short>(cli::number(args.value(), 0, 65535));
+    else if (*opt == "--sink-port")
+      sink_port = static_cast<unsigned short>(cli::number(args.value(), 0, 65535));
+    else if (*opt == "--threads")
+      threads = cli::number(args.value(), 1, 1024);
+    else
+      cli::fail("unknown option '{}' (see --help)", *opt);
   }
+  cli::no_more(args);
   rlimit r{};
   if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
     r.rlim_cur = r.rlim_max;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bench.hpp"
+#include "cli.hpp"
 #include "socks5/client.hpp"
 #include "socks5/server.hpp"
 
@@ -12,11 +13,18 @@ using asio::ip::tcp;
 
 int main(int argc, char** argv) {
   std::size_t mib = 1024, rounds = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--mib") mib = std::stoul(argv[i + 1]);
-    if (a == "--rounds") rounds = std::stoul(argv[i + 1]);
+  cli::arguments args(argc, argv);
+  while (const auto opt = args.next()) {
+    if (*opt == "--help")
+      cli::usage("relay-throughput [--mib N] [--rounds N]\n");
+    else if (*opt == "--mib")
+      mib = cli::number(args.value(), 1, 1u << 20);
+    else if (*opt == "--rounds")
+      rounds = cli::number(args.value(), 1, 1000);
+    else
+      cli::fail("unknown option '{}' (see --help)", *opt);
   }
+  cli::no_more(args);
   const std::size_t total = mib * 1024 * 1024;
 
   bench::background proxy_thread, sink_thread;

@@ -55,40 +55,38 @@ struct options {
 };
 
 options parse(int argc, char** argv) {
+  constexpr std::size_t many = 1u << 30;
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help") {
-      fmt::print(
+  cli::arguments args(argc, argv);
+  while (const auto opt = args.next()) {
+    const std::string& a = *opt;
+    if (a == "--help")
+      cli::usage(
           "socks-hold --socks ADDR:PORT --target ADDR:PORT [--sessions N] [--seconds D]\n"
           "           [--interval S] [--max-message BYTES] [--parallel P] [--threads T]\n"
           "           [--pid PID]...\n");
-      std::exit(0);
-    }
-    if (i + 1 >= argc) cli::fail("option '{}' needs a value", a);
-    const std::string v = argv[++i];
-    if (a == "--socks") {
-      o.socks = cli::peer_endpoint(v);
-    } else if (a == "--target") {
-      o.target = cli::peer_endpoint(v);
-    } else if (a == "--sessions") {
-      o.sessions = std::stoul(v);
-    } else if (a == "--seconds") {
-      o.seconds = std::stod(v);
-    } else if (a == "--interval") {
-      o.interval = std::max(0.01, std::stod(v));
-    } else if (a == "--max-message") {
-      o.max_message = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--parallel") {
-      o.parallel = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--threads") {
-      o.threads = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--pid") {
-      o.pids.push_back(static_cast<pid_t>(std::stol(v)));
-    } else {
+    else if (a == "--socks")
+      o.socks = cli::peer_endpoint(args.value());
+    else if (a == "--target")
+      o.target = cli::peer_endpoint(args.value());
+    else if (a == "--sessions")
+      o.sessions = cli::number(args.value(), 0, many);
+    else if (a == "--seconds")
+      o.seconds = cli::real(args.value(), 0, 1e6);
+    else if (a == "--interval")
+      o.interval = cli::real(args.value(), 0.01, 1e6);
+    else if (a == "--max-message")
+      o.max_message = cli::number(args.value(), 1, many);
+    else if (a == "--parallel")
+      o.parallel = cli::number(args.value(), 1, many);
+    else if (a == "--threads")
+      o.threads = cli::number(args.value(), 1, 1024);
+    else if (a == "--pid")
+      o.pids.push_back(static_cast<pid_t>(cli::number(args.value(), 1, 1u << 22)));
+    else
       cli::fail("unknown option '{}' (see --help)", a);
-    }
   }
+  cli::no_more(args);
   if (o.socks.port() == 0 || o.target.port() == 0)
     cli::fail("--socks ADDR:PORT and --target ADDR:PORT are required");
   return o;

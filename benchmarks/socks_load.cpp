@@ -81,46 +81,44 @@ tcp::endpoint ipv4_endpoint(const std::string& text) {
 }
 
 options parse(int argc, char** argv) {
+  constexpr std::size_t many = 1u << 30;
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help") {
-      fmt::print(
+  cli::arguments args(argc, argv);
+  while (const auto opt = args.next()) {
+    const std::string& a = *opt;
+    if (a == "--help")
+      cli::usage(
           "socks-load --mode cps|bulk|idle --target ADDR:PORT [--socks ADDR:PORT] [--threads N]\n"
           "           [--concurrency N] [--streams K] [--sessions N] [--parallel P]\n"
           "           [--seconds S] [--warmup S] [--size BYTES] [--label TEXT]\n");
-      std::exit(0);
-    }
-    if (i + 1 >= argc) cli::fail("option '{}' needs a value", a);
-    const std::string v = argv[++i];
-    if (a == "--mode") {
-      o.mode = v;
-    } else if (a == "--socks") {
-      o.socks = ipv4_endpoint(v);
-    } else if (a == "--target") {
-      o.target = ipv4_endpoint(v);
-    } else if (a == "--label") {
-      o.label = v;
-    } else if (a == "--threads") {
-      o.threads = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--concurrency") {
-      o.concurrency = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--streams") {
-      o.streams = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--sessions") {
-      o.sessions = std::stoul(v);
-    } else if (a == "--parallel") {
-      o.parallel = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--size") {
-      o.size = std::max<std::size_t>(1, std::stoul(v));
-    } else if (a == "--seconds") {
-      o.seconds = std::stod(v);
-    } else if (a == "--warmup") {
-      o.warmup = std::stod(v);
-    } else {
+    else if (a == "--mode")
+      o.mode = args.value();
+    else if (a == "--socks")
+      o.socks = ipv4_endpoint(args.value());
+    else if (a == "--target")
+      o.target = ipv4_endpoint(args.value());
+    else if (a == "--label")
+      o.label = args.value();
+    else if (a == "--threads")
+      o.threads = cli::number(args.value(), 1, 1024);
+    else if (a == "--concurrency")
+      o.concurrency = cli::number(args.value(), 1, many);
+    else if (a == "--streams")
+      o.streams = cli::number(args.value(), 1, many);
+    else if (a == "--sessions")
+      o.sessions = cli::number(args.value(), 0, many);
+    else if (a == "--parallel")
+      o.parallel = cli::number(args.value(), 1, many);
+    else if (a == "--size")
+      o.size = cli::number(args.value(), 1, many);
+    else if (a == "--seconds")
+      o.seconds = cli::real(args.value(), 0, 1e6);
+    else if (a == "--warmup")
+      o.warmup = cli::real(args.value(), 0, 1e6);
+    else
       cli::fail("unknown option '{}' (see --help)", a);
-    }
   }
+  cli::no_more(args);
   if (o.mode != "cps" && o.mode != "bulk" && o.mode != "idle")
     cli::fail("--mode is cps, bulk or idle");
   if (o.target.port() == 0) cli::fail("--target ADDR:PORT is required");

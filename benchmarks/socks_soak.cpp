@@ -63,44 +63,43 @@ struct options {
 
 options parse(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
+  cli::arguments args(argc, argv);
+  while (const auto opt = args.next()) {
+    const std::string& a = *opt;
     if (a == "--help") {
-      fmt::print(
+      cli::usage(
           "socks-soak --socks ADDR:PORT --user NAME:PASSWORD --ccache FILE:PATH --ca PEM\n"
           "           [--seconds D] [--concurrency C] [--pid PID]... [--sample S]\n"
           "           [--tolerance PCT] [--slack MIB]\n");
-      std::exit(0);
-    }
-    if (i + 1 >= argc) cli::fail("option '{}' needs a value", a);
-    const std::string v = argv[++i];
-    if (a == "--socks") {
-      o.socks = cli::peer_endpoint(v);
+    } else if (a == "--socks") {
+      o.socks = cli::peer_endpoint(args.value());
     } else if (a == "--user") {
+      const std::string v = args.value();
       const auto colon = v.find(':');
       if (colon == std::string::npos) cli::fail("--user is NAME:PASSWORD");
       o.user = v.substr(0, colon);
       o.password = v.substr(colon + 1);
     } else if (a == "--ccache") {
-      o.ccache = v;
+      o.ccache = args.value();
     } else if (a == "--ca") {
-      o.ca = v;
+      o.ca = args.value();
     } else if (a == "--seconds") {
-      o.seconds = std::stod(v);
+      o.seconds = cli::real(args.value(), 0, 1e7);
     } else if (a == "--concurrency") {
-      o.concurrency = std::max<std::size_t>(1, std::stoul(v));
+      o.concurrency = cli::number(args.value(), 1, 1u << 20);
     } else if (a == "--pid") {
-      o.pids.push_back(static_cast<pid_t>(std::stol(v)));
+      o.pids.push_back(static_cast<pid_t>(cli::number(args.value(), 1, 1u << 22)));
     } else if (a == "--sample") {
-      o.sample = std::max(0.1, std::stod(v));
+      o.sample = cli::real(args.value(), 0.1, 1e6);
     } else if (a == "--tolerance") {
-      o.tolerance = std::stod(v);
+      o.tolerance = cli::real(args.value(), 0, 1e6);
     } else if (a == "--slack") {
-      o.slack = std::stod(v);
+      o.slack = cli::real(args.value(), 0, 1e6);
     } else {
       cli::fail("unknown option '{}' (see --help)", a);
     }
   }
+  cli::no_more(args);
   if (o.socks.port() == 0 || o.user.empty() || o.ccache.empty() || o.ca.empty())
     cli::fail("--socks, --user, --ccache and --ca are required");
   return o;

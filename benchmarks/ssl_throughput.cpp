@@ -11,6 +11,7 @@
 #include <string>
 
 #include "bench.hpp"
+#include "cli.hpp"
 #include "machines.hpp"
 #include "pki.hpp"
 #include "relay_rate.hpp"
@@ -110,14 +111,22 @@ int main(int argc, char** argv) {
   std::size_t mib = 256, rounds = 5;
   double seconds = 2;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--json") json = true;
-    if (i + 1 >= argc) continue;
-    if (a == "--mib") mib = std::stoul(argv[++i]);
-    if (a == "--rounds") rounds = std::stoul(argv[++i]);
-    if (a == "--seconds") seconds = std::stod(argv[++i]);
+  cli::arguments args(argc, argv);
+  while (const auto opt = args.next()) {
+    if (*opt == "--help")
+      cli::usage("ssl-throughput [--mib N] [--rounds N] [--seconds S] [--json]\n");
+    else if (*opt == "--json")
+      json = true;
+    else if (*opt == "--mib")
+      mib = cli::number(args.value(), 1, 1u << 20);
+    else if (*opt == "--rounds")
+      rounds = cli::number(args.value(), 1, 1000);
+    else if (*opt == "--seconds")
+      seconds = cli::real(args.value(), 0.01, 1e6);
+    else
+      cli::fail("unknown option '{}' (see --help)", *opt);
   }
+  cli::no_more(args);
   FILE* const out = json ? stderr : stdout;
   const std::size_t total = mib * 1024 * 1024;
   certs();

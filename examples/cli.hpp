@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,31 @@ inline std::size_t number(std::string_view text, std::size_t min, std::size_t ma
   if (ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
     fail("'{}' is not a number between {} and {}", text, min, max);
   return v;
+}
+
+// A decimal number from `min` to `max`.
+inline double real(std::string_view text, double min, double max) {
+  double v = 0;
+  try {
+    std::size_t used = 0;
+    v = std::stod(std::string(text), &used);
+    if (used != text.size()) throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    fail("'{}' is not a number", text);
+  }
+  if (!(v >= min && v <= max)) fail("'{}' is not a number between {} and {}", text, min, max);
+  return v;
+}
+
+// --help: prints the usage and ends the program.
+[[noreturn]] inline void usage(std::string_view text) {
+  fmt::print("{}", text);
+  std::exit(0);
+}
+
+// Ends the program when an argument is left that no option took.
+inline void no_more(arguments& args) {
+  if (const auto extra = args.positional()) fail("unexpected argument '{}' (see --help)", *extra);
 }
 
 inline std::chrono::milliseconds seconds(std::string_view text) {
