@@ -144,7 +144,9 @@ void log_session(const socks5::session_record& r) {
     extra += fmt::format(" datagrams={}/{} dropped={}", r.datagrams_up, r.datagrams_down,
                          r.datagrams_dropped);
   if (r.error) extra += " error=" + cli::quote(r.error.message());
-  fmt::print(
+  // Written with fwrite, not fmt::print, which throws when stdout has gone (a closed pipe,
+  // with SIGPIPE ignored): a lost log line must not disturb the sessions.
+  const auto line = fmt::format(
       "{:%Y-%m-%dT%H:%M:%S}Z client={} identity={} method={} cmd={} target={} reply={} "
       "up={} down={} duration={:.3f}s outcome={}{}\n",
       fmt::gmtime(std::time(nullptr)), socks5::address(r.client).to_string(),
@@ -152,6 +154,7 @@ void log_session(const socks5::session_record& r) {
       r.cmd ? r.target.to_string() : "-",
       r.reply ? fmt::format("{:02x}", static_cast<int>(*r.reply)) : "-", r.bytes_up, r.bytes_down,
       seconds, r.outcome(), extra);
+  std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
 
@@ -362,6 +365,8 @@ config parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   config cfg = parse(argc, argv);
+  // A peer that has gone is an error on its session (EPIPE), never the end of the server.
+  std::signal(SIGPIPE, SIG_IGN);
   // One io_context per thread, each run by that thread alone: the listeners live on the first,
   // sessions are spread over all of them and need no locking among themselves.
   asio::io_context ctx(1);

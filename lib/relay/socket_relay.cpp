@@ -28,18 +28,29 @@ std::error_code last_error() {
 }
 
 #if defined(__linux__)
+// Whether SIGPIPE is ignored by the process, as servers usually arrange: then a splice(2) into a
+// socket whose peer has gone just fails with EPIPE and needs no guard. Asked on every drain, as
+// the program may change it; one call instead of the guard's three per splice.
+bool pipe_signal_ignored() {
+  struct sigaction current {};
+  return ::sigaction(SIGPIPE, nullptr, &current) == 0 && (current.sa_flags & SA_SIGINFO) == 0 &&
+         current.sa_handler == SIG_IGN;
+}
+
 // splice(2) into a socket has no MSG_NOSIGNAL: a peer that has gone would raise SIGPIPE and,
-// by default, end the process. The signal is blocked on this thread for the call, and one it
-// raised is taken back before the mask is restored, so the caller just sees EPIPE.
-ssize_t splice_to_socket(int pipe_read_end, int socket, std::size_t length) {
+// by default, end the process. Unless the signal is ignored, it is blocked on this thread for
+// the call, and one it raised is taken back before the mask is restored, so the caller just
+// sees EPIPE.
+ssize_t splice_to_socket(int pipe_read_end, int socket, std::size_t length, bool guard) {
+  constexpr unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
+  if (!guard) return ::splice(pipe_read_end, nullptr, socket, nullptr, length, flags);
   sigset_t pipe_signal, old_mask, pending;
   sigemptyset(&pipe_signal);
   sigaddset(&pipe_signal, SIGPIPE);
   sigpending(&pending);
   const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
   pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
-  const auto out =
-      ::splice(pipe_read_end, nullptr, socket, nullptr, length, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  const auto out = ::splice(pipe_read_end, nullptr, socket, nullptr, length, flags);
   const int saved_errno = errno;
   if (out < 0 && saved_errno == EPIPE && !was_pending) {
     const timespec no_wait{};
@@ -64,10 +75,8 @@ void socket_relay::start(done_handler done, std::weak_ptr<void> owner) {
   done_ = std::move(done);
   owner_ = std::move(owner);
   std::error_code ec;
-  // Reads are tried without waiting (would_block says "nothing now"), and splice(2) must
-  // never block the thread.
-  up_.from.non_blocking(true, ec);
-  if (!ec) down_.from.non_blocking(true, ec);
+  make_non_blocking(up_.from, ec);
+  if (!ec) make_non_blocking(down_.from, ec);
   if (ec) {
     first_error_ = ec;
     up_.ended = true;
@@ -76,6 +85,25 @@ void socket_relay::start(done_handler done, std::weak_ptr<void> owner) {
   }
   wait_readable(up_);
   wait_readable(down_);
+}
+
+bool socket_relay::splices() const {
+#if defined(__linux__)
+  return options_.splice && options_.pipes;
+#else
+  return false;
+#endif
+}
+
+void socket_relay::make_non_blocking(asio::ip::tcp::socket& socket, std::error_code& ec) {
+  // Reads are tried without waiting (would_block says "nothing now"), and splice(2) must never
+  // block the thread. splice(2) goes to the descriptor itself, whose mode the socket's earlier
+  // asynchronous operations have usually set already, so no call is made then; reads through
+  // Asio need the socket's own non-blocking mode.
+  if (!splices())
+    socket.non_blocking(true, ec);
+  else if (!socket.native_non_blocking())
+    socket.native_non_blocking(true, ec);
 }
 
 void socket_relay::wait_readable(direction& d) {
@@ -87,9 +115,7 @@ void socket_relay::wait_readable(direction& d) {
 }
 
 void socket_relay::on_readable(direction& d) {
-#if defined(__linux__)
-  if (options_.splice && options_.pipes) return splice_through_pipe(d);
-#endif
+  if (splices()) return splice_through_pipe(d);
   copy_through_buffer(d);
 }
 
@@ -149,8 +175,9 @@ void socket_relay::splice_through_pipe(direction& d) {
 }
 
 bool socket_relay::drain_pipe(direction& d) {
+  const bool guard = !pipe_signal_ignored();
   while (d.in_pipe > 0) {
-    const auto out = splice_to_socket(d.pipe.read_end(), d.to.native_handle(), d.in_pipe);
+    const auto out = splice_to_socket(d.pipe.read_end(), d.to.native_handle(), d.in_pipe, guard);
     if (out < 0) {
       if (errno == EINTR) continue;
       if (errno != EAGAIN) {

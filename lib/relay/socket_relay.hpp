@@ -47,6 +47,8 @@ class socket_relay {
     bool ended = false;
   };
 
+  bool splices() const;
+  void make_non_blocking(asio::ip::tcp::socket& socket, std::error_code& ec);
   void wait_readable(direction& d);
   void on_readable(direction& d);
   void copy_through_buffer(direction& d);
