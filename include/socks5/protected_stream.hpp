@@ -197,6 +197,19 @@ class ProtectedStream {
     return n;
   }
 
+  // The first step of a read or fill: it completes through a post, never inside the initiating
+  // function, when `at_once` or when plaintext or an error is waiting; otherwise it reads.
+  template <class Self>
+  void start_input(Self& self, bool at_once) {
+    if (at_once || read_ready()) return asio::post(std::move(self));
+    read_more(self);
+  }
+
+  template <class Self>
+  void read_more(Self& self) {
+    next_.async_read_some(input_space(), std::move(self));
+  }
+
   template <class MutableBuffers>
   struct read_op {
     read_op(ProtectedStream& stream, const MutableBuffers& b) : s(stream), buffers(b) {}
@@ -207,10 +220,8 @@ class ProtectedStream {
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
       if (!reading) {
-        // First call, or the post below: never complete inside the initiating function.
         reading = true;
-        if (asio::buffer_size(buffers) == 0 || s.read_ready()) return asio::post(std::move(self));
-        return s.next_.async_read_some(s.input_space(), std::move(self));
+        return s.start_input(self, asio::buffer_size(buffers) == 0);
       }
       const bool done = s.take_input(ec, n);
       if (s.plain_start_ < s.plain_.size() || asio::buffer_size(buffers) == 0) {
@@ -218,7 +229,7 @@ class ProtectedStream {
         return self.complete(std::error_code{}, delivered);
       }
       if (done) return self.complete(ec, 0);
-      s.next_.async_read_some(s.input_space(), std::move(self));
+      s.read_more(self);
     }
   };
 
@@ -231,11 +242,10 @@ class ProtectedStream {
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
       if (!reading) {
         reading = true;
-        if (s.read_ready()) return asio::post(std::move(self));
-        return s.next_.async_read_some(s.input_space(), std::move(self));
+        return s.start_input(self, false);
       }
       if (s.take_input(ec, n)) return self.complete(ec);
-      s.next_.async_read_some(s.input_space(), std::move(self));
+      s.read_more(self);
     }
   };
 

@@ -128,6 +128,32 @@ void release_output(stream<NextLayer>& s) {
 template <class Other>
 void release_output(Other&) {}
 
+// Waits until the plain socket under `s`, if it has one, has something to read.
+template <class Stream>
+asio::awaitable<std::error_code> wait_readable(Stream& s) {
+  auto socket = plain_socket(s);
+  if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+    if (socket) {
+      auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
+      co_return ec;
+    }
+  }
+  co_return std::error_code{};
+}
+
+// Whether the plain socket under `s` has nothing to read now. False when there is no such socket
+// (the stream may hold data above any socket) and on error.
+template <class Stream>
+bool socket_is_silent(Stream& s) {
+  auto socket = plain_socket(s);
+  if constexpr (std::is_same_v<decltype(socket), std::nullptr_t>) {
+    return false;
+  } else {
+    std::error_code ec;
+    return socket && socket->available(ec) == 0 && !ec;
+  }
+}
+
 // What a pump reads from. Each source holds buffers only while data is in flight: wait() returns
 // once the stream has something to say (and the source is ready to take it), read() takes it,
 // data() and consume() hand it over, and settle() lets the buffers go when the stream has fallen
@@ -141,13 +167,8 @@ class copying_source {
 
   asio::awaitable<std::error_code> wait() {
     if (buffer_) co_return std::error_code{};
-    auto socket = plain_socket(from_);
-    if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
-      if (socket) {
-        auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
-        if (ec) co_return ec;
-      }
-    }
+    const std::error_code ec = co_await wait_readable(from_);
+    if (ec) co_return ec;
     buffer_ = options_.buffers ? options_.buffers->acquire()
                                : buffer_pool::lease::standalone(options_.buffer_size);
     co_return std::error_code{};
@@ -164,16 +185,9 @@ class copying_source {
   void consume(std::size_t) {}
 
   bool settle() {
-    auto socket = plain_socket(from_);
-    if constexpr (std::is_same_v<decltype(socket), std::nullptr_t>) {
-      return false;  // a stream that may hold data above any socket
-    } else {
-      if (!socket) return false;
-      std::error_code ec;
-      if (socket->available(ec) != 0 || ec) return false;
-      buffer_.reset();
-      return true;
-    }
+    if (!socket_is_silent(from_)) return false;
+    buffer_.reset();
+    return true;
   }
 
  private:
@@ -195,14 +209,9 @@ class unwrapping_source {
       : from_(from), silent_(from.release_input()) {}
 
   asio::awaitable<std::error_code> wait() {
-    auto socket = plain_socket(from_.next_layer());
-    if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
-      if (silent_) {
-        auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
-        if (ec) co_return ec;
-      }
-    }
-    co_return std::error_code{};
+    if (!silent_) co_return std::error_code{};
+    const std::error_code ec = co_await wait_readable(from_.next_layer());
+    co_return ec;
   }
 
   asio::awaitable<std::error_code> read() {
@@ -214,11 +223,7 @@ class unwrapping_source {
   void consume(std::size_t n) { from_.consume(n); }
 
   bool settle() {
-    auto socket = plain_socket(from_.next_layer());
-    if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
-      std::error_code ec;
-      silent_ = socket->available(ec) == 0 && !ec && from_.release_input();
-    }
+    silent_ = socket_is_silent(from_.next_layer()) && from_.release_input();
     return silent_;
   }
 

@@ -311,11 +311,13 @@ TEST_CASE("relay from a protected stream: straight from its buffer, and no buffe
       CHECK_FALSE(ec1);
       bytes got(up.size());
       auto [ec2, n2] = co_await asio::async_read(target, asio::buffer(got), detail::use_tuple);
+      CHECK_FALSE(ec2);
       CHECK(got == up);
       auto [ec3, n3] = co_await asio::async_write(target, asio::buffer(down), detail::use_tuple);
       CHECK_FALSE(ec3);
       bytes back(down.size());
       auto [ec4, n4] = co_await asio::async_read(client, asio::buffer(back), detail::use_tuple);
+      CHECK_FALSE(ec4);
       CHECK(back == down);
       // Both directions have fallen silent: receive and send buffers are gone.
       const std::size_t held = co_await idle();
