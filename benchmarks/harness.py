@@ -2,6 +2,7 @@
 start and stop, and ports on the loopback."""
 
 import os
+import random
 import resource
 import signal
 import socket
@@ -108,7 +109,30 @@ class Processes:
         return tail(os.path.join(self.tmp, name + ".log"), lines)
 
 
+def ephemeral_range():
+    """The kernel's range of ports for outgoing connections (and for binding to port 0)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
+    """A port on 127.0.0.1 for a server to listen on, below the ephemeral range: a run leaves
+    tens of thousands of its connections' ports in TIME_WAIT, which can leave no ephemeral port
+    free to bind to port 0 (EADDRINUSE)."""
+    low, _ = ephemeral_range()
+    candidates = list(range(max(1024, low - 12000), low))
+    random.shuffle(candidates)
+    for port in candidates[:500]:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
