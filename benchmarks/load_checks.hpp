@@ -66,11 +66,20 @@ class failures {
 
 // `s` as a JSON string literal.
 inline std::string json_string(const std::string& s) {
+  static constexpr char hex[] = "0123456789abcdef";
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-    out += c;
+    const auto octet = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (octet < 0x20) {
+      out += "\\u00";
+      out += hex[octet >> 4];
+      out += hex[octet & 0xf];
+    } else {
+      out += c;
+    }
   }
   return out + "\"";
 }

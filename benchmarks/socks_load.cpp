@@ -17,7 +17,6 @@
 //       most P opening at once; prints "ready OPENED" on stdout, holds them until stdin closes
 //       or SIGINT/SIGTERM arrives, then closes them all.
 #include <signal.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -51,6 +50,7 @@
 
 #include "cli.hpp"
 #include "load_checks.hpp"
+#include "process_stats.hpp"
 
 namespace {
 
@@ -123,30 +123,6 @@ options parse(int argc, char** argv) {
     cli::fail("--mode is cps, bulk or idle");
   if (o.target.port() == 0) cli::fail("--target ADDR:PORT is required");
   return o;
-}
-
-// Soft file-descriptor limit up to the hard one: each session holds a socket.
-void raise_fd_limit() {
-  rlimit r{};
-  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-    r.rlim_cur = r.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &r);
-  }
-}
-
-std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<int>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
 }
 
 // One io_context per thread; work is spread over them in turn.
@@ -323,8 +299,8 @@ int run_cps(const options& o) {
       "{{\"mode\":\"cps\",\"label\":{},\"concurrency\":{},\"threads\":{},\"seconds\":{},"
       "\"size\":{},\"connections\":{},\"cps\":{:.1f},\"p50_ms\":{:.4f},\"p99_ms\":{:.4f},"
       "\"errors\":{},\"first_error\":{}}}\n",
-      json_string(o.label), o.concurrency, o.threads, o.seconds, o.size, completed, cps, p50, p99,
-      errors.count(), json_string(errors.first()));
+      bench::json_string(o.label), o.concurrency, o.threads, o.seconds, o.size, completed, cps, p50,
+      p99, errors.count(), bench::json_string(errors.first()));
   std::fflush(stdout);
   return 0;
 }
@@ -421,8 +397,8 @@ int run_bulk(const options& o) {
   fmt::print(
       "{{\"mode\":\"bulk\",\"label\":{},\"streams\":{},\"threads\":{},\"seconds\":{:.3f},"
       "\"mib_per_s\":{:.1f},\"errors\":{},\"first_error\":{}}}\n",
-      json_string(o.label), o.streams, o.threads, measured, mib_per_s, errors.count(),
-      json_string(errors.first()));
+      bench::json_string(o.label), o.streams, o.threads, measured, mib_per_s, errors.count(),
+      bench::json_string(errors.first()));
   std::fflush(stdout);
   return 0;
 }
@@ -493,7 +469,8 @@ int run_idle(const options& o) {
   fmt::print(
       "{{\"mode\":\"idle\",\"label\":{},\"requested\":{},\"opened\":{},\"open_seconds\":{:.3f},"
       "\"errors\":{},\"first_error\":{}}}\n",
-      json_string(o.label), o.sessions, opened, took, errors.count(), json_string(errors.first()));
+      bench::json_string(o.label), o.sessions, opened, took, errors.count(),
+      bench::json_string(errors.first()));
   std::fflush(stdout);
   return 0;
 }
@@ -502,7 +479,7 @@ int run_idle(const options& o) {
 
 int main(int argc, char** argv) {
   const options o = parse(argc, argv);
-  raise_fd_limit();
+  bench::raise_fd_limit();
   ::signal(SIGPIPE, SIG_IGN);
   if (o.mode == "cps") return run_cps(o);
   if (o.mode == "bulk") return run_bulk(o);

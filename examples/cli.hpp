@@ -126,20 +126,23 @@ inline asio::ip::address ip(std::string_view text) {
   return a;
 }
 
-// Listening endpoints are IP literals: ADDR:PORT or [V6]:PORT.
-inline asio::ip::tcp::endpoint endpoint(std::string_view text) {
+// ADDR:PORT or [V6]:PORT with an IP literal; `if_name` is the complaint about a name.
+inline asio::ip::tcp::endpoint literal_endpoint(std::string_view text, std::string_view if_name) {
   const auto a = host_port(text);
-  if (a.is_domain()) fail("'{}': listen on an IP address, not a name", text);
+  if (a.is_domain()) fail("'{}': {}", text, if_name);
   return a.tcp_endpoint();
 }
 
-// Endpoints to connect to without a lookup: IP literals as for endpoint(), and a port that is
-// not 0.
+// Listening endpoints are IP literals.
+inline asio::ip::tcp::endpoint endpoint(std::string_view text) {
+  return literal_endpoint(text, "listen on an IP address, not a name");
+}
+
+// Endpoints to connect to without a lookup: IP literals, and a port that is not 0.
 inline asio::ip::tcp::endpoint peer_endpoint(std::string_view text) {
-  const auto a = host_port(text);
-  if (a.is_domain()) fail("'{}': not an IP address", text);
-  if (a.port() == 0) fail("'{}': bad port", text);
-  return a.tcp_endpoint();
+  const auto e = literal_endpoint(text, "not an IP address");
+  if (e.port() == 0) fail("'{}': bad port", text);
+  return e;
 }
 
 inline std::string quote(const std::string& s) {
