@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <optional>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -83,22 +84,30 @@ TEST_CASE("pipe_pool: a pipe grows on request and goes back to the pool at its n
 
 namespace {
 
+// Accepts one client on `front`, connects to `target` and relays between the two with
+// socks5::relay; its outcome goes to `result`.
+void spawn_relay(asio::io_context& ctx, tcp::acceptor& front, tcp::endpoint target,
+                 relay_counters& counters, const relay_options& options,
+                 std::optional<std::error_code>& result) {
+  asio::co_spawn(
+      ctx,
+      [&ctx, &front, target, &counters, options, &result]() -> asio::awaitable<void> {
+        auto a = co_await front.async_accept(asio::use_awaitable);
+        tcp::socket b(ctx);
+        co_await b.async_connect(target, asio::use_awaitable);
+        result = co_await relay(a, b, counters, options);
+      },
+      asio::detached);
+}
+
 // A client socket relayed by socks5::relay to an echo target, round trip checked.
 test::received relay_round_trip(const relay_options& options, std::size_t size,
                                 relay_counters& counters) {
   asio::io_context ctx;
   test::echo_server target(ctx);
   tcp::acceptor front(ctx, {asio::ip::address_v4::loopback(), 0});
-  std::error_code relay_result = asio::error::would_block;
-  asio::co_spawn(
-      ctx,
-      [&]() -> asio::awaitable<void> {
-        auto a = co_await front.async_accept(asio::use_awaitable);
-        tcp::socket b(ctx);
-        co_await b.async_connect(target.endpoint(), asio::use_awaitable);
-        relay_result = co_await relay(a, b, counters, options);
-      },
-      asio::detached);
+  std::optional<std::error_code> relay_result;
+  spawn_relay(ctx, front, target.endpoint(), counters, options, relay_result);
   const auto data = test::random_payload(size, 7);
   auto got = test::run(ctx, [&]() -> asio::awaitable<test::received> {
     tcp::socket s(ctx);
@@ -107,7 +116,8 @@ test::received relay_round_trip(const relay_options& options, std::size_t size,
     co_return r;
   }());
   ctx.run_for(std::chrono::milliseconds(200));
-  CHECK_FALSE(relay_result);  // both sides ended in order
+  REQUIRE(relay_result.has_value());
+  CHECK_FALSE(*relay_result);  // both sides ended in order
   CHECK(got.hash == test::sha256(data));
   return got;
 }
@@ -187,15 +197,7 @@ TEST_CASE("relay: a receiver that has gone ends the relay with an error, never S
       options.pipes = &pipes;
       relay_counters counters;
       std::optional<std::error_code> relay_result;
-      asio::co_spawn(
-          ctx,
-          [&]() -> asio::awaitable<void> {
-            auto a = co_await front.async_accept(asio::use_awaitable);
-            tcp::socket b(ctx);
-            co_await b.async_connect(gone.local_endpoint(), asio::use_awaitable);
-            relay_result = co_await relay(a, b, counters, options);
-          },
-          asio::detached);
+      spawn_relay(ctx, front, gone.local_endpoint(), counters, options, relay_result);
       // The target accepts and closes at once, reading nothing.
       asio::co_spawn(
           ctx,
