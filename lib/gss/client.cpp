@@ -5,6 +5,7 @@
 
 #include "context_flags.hpp"
 #include "handles.hpp"
+#include "krb5_token.hpp"
 #include "level_token.hpp"
 #include "message.hpp"
 #include "socks5/auth/gss_protection.hpp"
@@ -154,6 +155,8 @@ struct gss_client_state {
     const auto token = in.token();
     if (established) return token.empty() ? established_step() : fail(errc::unexpected_token);
     if (token.empty()) return fail(errc::empty_token);
+    if (options->mechanism != gss_mechanism::spnego && !gss::is_krb5_reply_token(token))
+      return fail(gss::make_error(GSS_S_DEFECTIVE_TOKEN, 0));
     if (auto ec = init(token)) return fail(ec);
     if (!output.empty())
       return send(wire::frame_type::gss_authentication, output.view(), stage::token_sent);

@@ -180,3 +180,40 @@ TEST_CASE("machines: option errors are reported, not acted on") {
   auto selective = GssapiAuth::client(o).start({"localhost"});
   CHECK(selective.next().error == std::errc::invalid_argument);
 }
+
+TEST_CASE("machines: a server token that is no Kerberos reply is refused with an error") {
+  // Heimdal 7.8 reads an uninitialized buffer for such a token; the client must not pass it on.
+  for (int variant = 0; variant < 4; ++variant) {
+    CAPTURE(variant);
+    auto client = GssapiAuth::client(alice()).start({"localhost"});
+    auth_step step = client.next();
+    REQUIRE(step.what == auth_step::action::offload);
+    step.work();
+    step = client.next();
+    REQUIRE(step.what == auth_step::action::write);
+    bytes token(step.output.begin() + wire::frame_header_size, step.output.end());
+    REQUIRE(token.size() > 17);
+    // The TOK_ID follows the tag, the DER length and the mechanism's OID (11 octets).
+    const std::size_t tok_id = 1 + (token[1] < 0x80 ? 1 : 1 + (token[1] & 0x7f)) + 11;
+    REQUIRE(token[tok_id] == 0x01);
+    if (variant == 0) token = b({1, 2, 3, 4, 5});  // not a GSS-API token at all
+    if (variant == 2) token[tok_id] = 0x02;        // framed as an AP-REP, but the AP-REQ inside
+    if (variant == 3) token.push_back(0);          // a length that does not cover the token
+    // variant 1: the client's own AP-REQ reflected (TOK_ID 01 00)
+    REQUIRE(token.size() <= 0xffff);
+    bytes reply = {0x01, 0x01, static_cast<wire::byte>(token.size() >> 8),
+                   static_cast<wire::byte>(token.size() & 0xff)};
+    reply.insert(reply.end(), token.begin(), token.end());
+    std::size_t at = 0;
+    for (step = client.next(); step.what == auth_step::action::read; step = client.next()) {
+      REQUIRE(reply.size() - at >= step.input.size());
+      std::copy_n(reply.begin() + static_cast<std::ptrdiff_t>(at), step.input.size(),
+                  step.input.begin());
+      at += step.input.size();
+    }
+    CHECK(at == reply.size());
+    REQUIRE(step.what == auth_step::action::fail);
+    CHECK(step.error == condition::auth_failure);
+    CHECK(client.take_protection() == nullptr);
+  }
+}
