@@ -2,54 +2,23 @@
 // here from a random key, fed hostile RFC 1961 messages (its context tokens reach
 // gss_accept_sec_context, which must refuse them); and the protection-level token decoder in
 // NEC mode. The first octet picks NEC mode; the rest is the client's bytes.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <string>
 
 #include "../../lib/gss/handles.hpp"
 #include "../../lib/gss/level_token.hpp"
 #include "fuzz.hpp"
+#include "gss_fuzz_realm.hpp"
 #include "socks5/auth/gssapi.hpp"
 #include "socks5/wire/frame.hpp"
 
 namespace {
 
-constexpr const char* fuzz_principal = "rcmd/localhost@FUZZ.SOCKS";
-
-// A realm that exists only in a keytab: no KDC, no DNS.
-std::string make_keytab() {
-  char dir_template[] = "/tmp/cosocks-gss-fuzz-XXXXXX";
-  const char* dir = ::mkdtemp(dir_template);
-  FUZZ_CHECK(dir != nullptr);
-  const std::string conf = std::string(dir) + "/krb5.conf";
-  std::ofstream(conf) << "[libdefaults]\n\tdefault_realm = FUZZ.SOCKS\n\tdns_lookup_kdc = false\n"
-                         "\tdns_lookup_realm = false\n\trdns = false\n";
-  ::setenv("KRB5_CONFIG", conf.c_str(), 1);
-
-  const std::string keytab = std::string(dir) + "/service.keytab";
-  krb5_context ctx = nullptr;
-  FUZZ_CHECK(krb5_init_context(&ctx) == 0);
-  krb5_keytab kt = nullptr;
-  FUZZ_CHECK(krb5_kt_resolve(ctx, ("FILE:" + keytab).c_str(), &kt) == 0);
-  krb5_keytab_entry entry{};
-  FUZZ_CHECK(krb5_parse_name(ctx, fuzz_principal, &entry.principal) == 0);
-  entry.vno = 1;
-  FUZZ_CHECK(krb5_generate_random_keyblock(ctx, ETYPE_AES256_CTS_HMAC_SHA1_96, &entry.keyblock) ==
-             0);
-  FUZZ_CHECK(krb5_kt_add_entry(ctx, kt, &entry) == 0);
-  krb5_kt_free_entry(ctx, &entry);
-  krb5_kt_close(ctx, kt);
-  krb5_free_context(ctx);
-  return keytab;
-}
-
 socks5::GssapiAuth::server make_server(const std::string& keytab, bool nec) {
   socks5::GssapiAuth::server_options o;
   o.keytab = keytab;
-  o.service = fuzz_principal;
+  o.service = fuzz::gss_service;
   o.nec = nec;
   std::error_code ec;
   auto server = socks5::GssapiAuth::server::create(std::move(o), ec);
@@ -61,7 +30,7 @@ socks5::GssapiAuth::server make_server(const std::string& keytab, bool nec) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using socks5::auth_step;
-  static const std::string keytab = make_keytab();
+  static const std::string keytab = fuzz::the_gss_realm().keytab;
   static const auto plain_server = make_server(keytab, false);
   static const auto nec_server = make_server(keytab, true);
   if (size == 0) return 0;
