@@ -27,9 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (;;) {
       FUZZ_CHECK(step.what == auth_step::action::read && !step.input.empty());
       FUZZ_CHECK(step.input.size() <= wire::max_frame_body);
-      if (size - at < step.input.size()) return 0;
-      std::copy_n(data + at, step.input.size(), step.input.begin());
-      at += step.input.size();
+      if (!fuzz::feed_read(step.input, fuzz::input(data, size), at)) return 0;
       auto more = reader.advance();
       if (!more) break;
       step = *more;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 
 #include "socks5/wire/buffer.hpp"
 
@@ -18,6 +19,16 @@ namespace fuzz {
 
 inline socks5::wire::bytes_view input(const std::uint8_t* data, std::size_t size) {
   return {data, size};
+}
+
+// Fills a machine's read from `peer` at `at`, as a socket would; false when `peer` has fewer
+// octets left than asked for (the peer hung up), and then nothing is taken.
+inline bool feed_read(std::span<socks5::wire::byte> want, socks5::wire::bytes_view peer,
+                      std::size_t& at) {
+  if (peer.size() - at < want.size()) return false;
+  std::memcpy(want.data(), peer.data() + at, want.size());
+  at += want.size();
+  return true;
 }
 
 // Parses, and checks what every parse result must satisfy; returns the result.

@@ -138,10 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
     } else if (step.what == auth_step::action::read) {
       FUZZ_CHECK(!step.input.empty() && step.input.size() <= socks5::wire::max_frame_body);
-      if (peer.size() - at < step.input.size()) return 0;  // the server hung up
-      std::copy_n(peer.begin() + static_cast<std::ptrdiff_t>(at), step.input.size(),
-                  step.input.begin());
-      at += step.input.size();
+      if (!fuzz::feed_read(step.input, peer, at)) return 0;  // the server hung up
     } else if (step.what == auth_step::action::fail) {
       FUZZ_CHECK(static_cast<bool>(step.error));
       FUZZ_CHECK(machine.take_protection() == nullptr);

@@ -2,7 +2,6 @@
 // here from a random key, fed hostile RFC 1961 messages (its context tokens reach
 // gss_accept_sec_context, which must refuse them); and the protection-level token decoder in
 // NEC mode. The first octet picks NEC mode; the rest is the client's bytes.
-#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -53,10 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auth_step step = machine.next();
     if (step.what == auth_step::action::read) {
       FUZZ_CHECK(!step.input.empty() && step.input.size() <= socks5::wire::max_frame_body);
-      if (in.size() - at < step.input.size()) return 0;  // the client hung up
-      std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(at), step.input.size(),
-                  step.input.begin());
-      at += step.input.size();
+      if (!fuzz::feed_read(step.input, in, at)) return 0;  // the client hung up
     } else if (step.what == auth_step::action::write) {
       FUZZ_CHECK(step.output.size() >= 2 && step.output[0] == 1);
       // Whatever failed, the client is told with 01 FF before the machine gives up.

@@ -1,7 +1,6 @@
 // Both RFC 1929 state machines fed hostile input the way the driver would: each read is filled
 // from the input, and the machine must end (done or failed) without asking for more than the
 // protocol allows.
-#include <algorithm>
 
 #include "fuzz.hpp"
 #include "socks5/auth/user_pass.hpp"
@@ -20,10 +19,7 @@ void drive(Machine& m, socks5::wire::bytes_view in) {
         break;
       case auth_step::action::read: {
         FUZZ_CHECK(!step.input.empty() && step.input.size() <= 513);
-        if (in.size() - at < step.input.size()) return;  // the peer hung up
-        std::copy_n(in.begin() + static_cast<std::ptrdiff_t>(at), step.input.size(),
-                    step.input.begin());
-        at += step.input.size();
+        if (!fuzz::feed_read(step.input, in, at)) return;  // the peer hung up
         break;
       }
       case auth_step::action::offload: step.work(); break;
