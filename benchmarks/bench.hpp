@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -42,6 +43,30 @@ class background {
   asio::io_context ctx_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::thread thread_;
+};
+
+// One io_context per thread of the load generators; work is spread over them in turn.
+class contexts {
+ public:
+  explicit contexts(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i)
+      list_.push_back(std::make_unique<asio::io_context>(1));
+  }
+  asio::io_context& operator[](std::size_t i) { return *list_[i % list_.size()]; }
+  // Runs every context on a thread of its own until each runs out of work.
+  void run() {
+    std::vector<std::thread> threads;
+    for (auto& c : list_)
+      threads.emplace_back([&c] {
+        c->restart();
+        c->run();
+      });
+    for (auto& t : threads)
+      t.join();
+  }
+
+ private:
+  std::vector<std::unique_ptr<asio::io_context>> list_;
 };
 
 // A target that reads and discards everything.

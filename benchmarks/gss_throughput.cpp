@@ -10,9 +10,9 @@
 #include <string>
 
 #include "bench.hpp"
-#include "cli.hpp"
 #include "kdc.hpp"
 #include "machines.hpp"
+#include "protected_bench_options.hpp"
 #include "relay_rate.hpp"
 #include "socks5/auth/gss_protection.hpp"
 #include "socks5/auth/gssapi.hpp"
@@ -110,30 +110,14 @@ double connect_handshakes(double seconds, const asio::ip::tcp::endpoint& target)
 }  // namespace
 
 int run_benchmark(int argc, char** argv) {
-  std::size_t mib = 256;
-  double seconds = 2;
-  bool json = false;
-  cli::arguments args(argc, argv);
-  while (const auto opt = args.next()) {
-    if (*opt == "--help")
-      cli::usage("gss-throughput [--mib N] [--seconds S] [--json]\n");
-    else if (*opt == "--json")
-      json = true;
-    else if (*opt == "--mib")
-      mib = cli::number(args.value(), 1, 1u << 20);
-    else if (*opt == "--seconds")
-      seconds = cli::real(args.value(), 0.01, 1e6);
-    else
-      cli::fail("unknown option '{}' (see --help)", *opt);
-  }
-  cli::no_more(args);
-  FILE* const out = json ? stderr : stdout;
-  const std::size_t total = mib * 1024 * 1024;
+  const auto o = bench::parse_protected_bench_options(argc, argv, "gss-throughput", false);
+  FILE* const out = o.table();
+  const std::size_t total = o.total_octets();
   test::realm();  // a KDC of our own for the whole run
   bench::background sink_thread;
   bench::sink target(sink_thread.context());
 
-  std::fprintf(out, "GSS-API (Heimdal, Kerberos 5), %zu MiB per figure\n", mib);
+  std::fprintf(out, "GSS-API (Heimdal, Kerberos 5), %zu MiB per figure\n", o.mib);
   std::fprintf(out, "  %-26s %14s %14s %8s\n", "", "wrap+unwrap", "relay", "ratio");
   std::string levels_json;
   for (auto level : {gss_level::integrity, gss_level::confidentiality}) {
@@ -149,15 +133,15 @@ int run_benchmark(int argc, char** argv) {
                    "\":{\"wrap_unwrap_mib_per_s\":" + std::to_string(raw) +
                    ",\"relay_mib_per_s\":" + std::to_string(relay) + "}";
   }
-  const double negotiations = machine_handshakes(seconds);
-  const double connects = connect_handshakes(seconds, target.endpoint());
+  const double negotiations = machine_handshakes(o.seconds);
+  const double connects = connect_handshakes(o.seconds, target.endpoint());
   std::fprintf(out, "  handshakes per second: negotiation in memory %.0f, whole connect %.0f\n",
                negotiations, connects);
-  if (json)
+  if (o.json)
     std::printf(
         "{\"benchmark\":\"gss-throughput\",\"mib\":%zu,%s,\"negotiations_per_s\":%.1f,"
         "\"connects_per_s\":%.1f}\n",
-        mib, levels_json.c_str(), negotiations, connects);
+        o.mib, levels_json.c_str(), negotiations, connects);
   return 0;
 }
 

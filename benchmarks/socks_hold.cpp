@@ -29,6 +29,7 @@
 #include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
+#include "bench.hpp"
 #include "cli.hpp"
 #include "load_checks.hpp"
 #include "process_stats.hpp"
@@ -38,7 +39,8 @@
 namespace {
 
 using asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::contexts;
 using session_stream = socks5::stream<tcp::socket>;
 using socks5::detail::use_tuple;
 
@@ -91,30 +93,6 @@ options parse(int argc, char** argv) {
     cli::fail("--socks ADDR:PORT and --target ADDR:PORT are required");
   return o;
 }
-
-// One io_context per thread; sessions are spread over them in turn.
-class contexts {
- public:
-  explicit contexts(std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i)
-      list_.push_back(std::make_unique<asio::io_context>(1));
-  }
-  asio::io_context& operator[](std::size_t i) { return *list_[i % list_.size()]; }
-  // Runs every context on a thread of its own until each runs out of work.
-  void run() {
-    std::vector<std::thread> threads;
-    for (auto& c : list_)
-      threads.emplace_back([&c] {
-        c->restart();
-        c->run();
-      });
-    for (auto& t : threads)
-      t.join();
-  }
-
- private:
-  std::vector<std::unique_ptr<asio::io_context>> list_;
-};
 
 struct run_state {
   explicit run_state(std::size_t n, std::chrono::seconds stall) : sessions(n), dog(stall) {}

@@ -48,6 +48,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#include "bench.hpp"
 #include "cli.hpp"
 #include "load_checks.hpp"
 #include "process_stats.hpp"
@@ -55,7 +56,8 @@
 namespace {
 
 using asio::ip::tcp;
-using clock_type = std::chrono::steady_clock;
+using bench::clock_type;
+using bench::contexts;
 constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
 
 struct options {
@@ -124,27 +126,6 @@ options parse(int argc, char** argv) {
   if (o.target.port() == 0) cli::fail("--target ADDR:PORT is required");
   return o;
 }
-
-// One io_context per thread; work is spread over them in turn.
-class contexts {
- public:
-  explicit contexts(std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i)
-      list_.push_back(std::make_unique<asio::io_context>(1));
-  }
-  asio::io_context& operator[](std::size_t i) { return *list_[i % list_.size()]; }
-  // Runs every context on a thread of its own until each runs out of work.
-  void run() {
-    std::vector<std::thread> threads;
-    for (auto& c : list_)
-      threads.emplace_back([&c] { c->run(); });
-    for (auto& t : threads)
-      t.join();
-  }
-
- private:
-  std::vector<std::unique_ptr<asio::io_context>> list_;
-};
 
 std::error_code protocol_error() {
   return std::make_error_code(std::errc::protocol_error);

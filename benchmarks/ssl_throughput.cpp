@@ -11,9 +11,9 @@
 #include <string>
 
 #include "bench.hpp"
-#include "cli.hpp"
 #include "machines.hpp"
 #include "pki.hpp"
+#include "protected_bench_options.hpp"
 #include "relay_rate.hpp"
 #include "socks5/auth/ssl.hpp"
 #include "socks5/auth/tls_protection.hpp"
@@ -108,27 +108,9 @@ double handshakes(bool resumed, double seconds, std::size_t& resumptions) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::size_t mib = 256, rounds = 5;
-  double seconds = 2;
-  bool json = false;
-  cli::arguments args(argc, argv);
-  while (const auto opt = args.next()) {
-    if (*opt == "--help")
-      cli::usage("ssl-throughput [--mib N] [--rounds N] [--seconds S] [--json]\n");
-    else if (*opt == "--json")
-      json = true;
-    else if (*opt == "--mib")
-      mib = cli::number(args.value(), 1, 1u << 20);
-    else if (*opt == "--rounds")
-      rounds = cli::number(args.value(), 1, 1000);
-    else if (*opt == "--seconds")
-      seconds = cli::real(args.value(), 0.01, 1e6);
-    else
-      cli::fail("unknown option '{}' (see --help)", *opt);
-  }
-  cli::no_more(args);
-  FILE* const out = json ? stderr : stdout;
-  const std::size_t total = mib * 1024 * 1024;
+  const auto o = bench::parse_protected_bench_options(argc, argv, "ssl-throughput", true);
+  FILE* const out = o.table();
+  const std::size_t total = o.total_octets();
   certs();
   bench::background sink_thread;
   bench::sink target(sink_thread.context());
@@ -138,18 +120,18 @@ int main(int argc, char** argv) {
   // Rounds alternate between the two relays and each keeps its best: a busy moment on a shared
   // machine only ever slows a round down, and it hits both alike.
   double plain = 0, ssl = 0;
-  for (std::size_t r = 0; r < rounds; ++r) {
+  for (std::size_t r = 0; r < o.rounds; ++r) {
     plain = std::max(
         plain, bench::relay_rate({NoAuth::server{}}, {NoAuth::client{}}, total, target.endpoint()));
     ssl = std::max(
         ssl, bench::relay_rate({make_server()}, {make_client(false)}, total, target.endpoint()));
   }
   std::size_t full_resumed = 0, resumed_resumed = 0;
-  const double full = handshakes(false, seconds, full_resumed);
-  const double resumed = handshakes(true, seconds, resumed_resumed);
+  const double full = handshakes(false, o.seconds, full_resumed);
+  const double resumed = handshakes(true, o.seconds, resumed_resumed);
 
   std::fprintf(out, "SSL method (BoringSSL, %s), %zu MiB per relay figure, best of %zu rounds\n",
-               cipher.c_str(), mib, rounds);
+               cipher.c_str(), o.mib, o.rounds);
   std::fprintf(out, "  %-40s %8.0f MiB/s\n", "seal+open of 16 KiB records, one core", raw);
   std::fprintf(out, "  %-40s %8.0f MiB/s\n", "relay, no authentication", plain);
   std::fprintf(out, "  %-40s %8.0f MiB/s   %.2f of the plain relay, %.2f of seal+open\n",
@@ -158,13 +140,13 @@ int main(int argc, char** argv) {
       out,
       "  handshakes per second (negotiation in memory): full %.0f, resumed %.0f (%zu of %zu "
       "resumed)\n",
-      full, resumed, resumed_resumed, static_cast<std::size_t>(resumed * seconds));
-  if (json)
+      full, resumed, resumed_resumed, static_cast<std::size_t>(resumed * o.seconds));
+  if (o.json)
     std::printf(
         "{\"benchmark\":\"ssl-throughput\",\"cipher\":\"%s\",\"mib\":%zu,\"rounds\":%zu,"
         "\"seal_open_mib_per_s\":%.1f,\"plain_relay_mib_per_s\":%.1f,"
         "\"ssl_relay_mib_per_s\":%.1f,\"full_handshakes_per_s\":%.1f,"
         "\"resumed_handshakes_per_s\":%.1f}\n",
-        cipher.c_str(), mib, rounds, raw, plain, ssl, full, resumed);
+        cipher.c_str(), o.mib, o.rounds, raw, plain, ssl, full, resumed);
   return 0;
 }
