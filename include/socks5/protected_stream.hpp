@@ -103,6 +103,7 @@ class ProtectedStream {
     std::vector<wire::byte>().swap(in_);
     std::vector<wire::byte>().swap(plain_);
     in_start_ = in_end_ = plain_start_ = 0;
+    input_filled_ = false;
     return true;
   }
   void release_output() noexcept {
@@ -134,6 +135,7 @@ class ProtectedStream {
   static constexpr std::size_t frames_per_write = 4;
   static constexpr std::size_t input_capacity =
       frames_per_write * (wire::frame_header_size + wire::max_frame_body) + 16384;
+  static constexpr std::size_t initial_input_capacity = 4096;
 
   bool read_ready() const noexcept { return plain_start_ < plain_.size() || read_error_; }
 
@@ -158,18 +160,28 @@ class ProtectedStream {
     }
   }
 
-  // Free space for the next read, compacting what is left of a partial frame to the front.
+  // Free space for the next read, compacting what is left of a partial frame to the front. The
+  // buffer starts small and grows to input_capacity only when a read fills it (a bulk transfer)
+  // or a frame needs the room: a session exchanging short messages never holds the large buffer,
+  // and the heap does not keep large blocks once lent to many such sessions at once.
   asio::mutable_buffer input_space() {
-    if (in_.empty()) in_.resize(input_capacity);
-    if (in_start_ == in_end_) {
-      in_start_ = in_end_ = 0;
-    } else if (in_start_ > 0 &&
-               in_.size() - in_end_ < wire::frame_header_size + wire::max_frame_body) {
-      std::memmove(in_.data(), in_.data() + in_start_, in_end_ - in_start_);
-      in_end_ -= in_start_;
+    if (in_start_ == in_end_) in_start_ = in_end_ = 0;
+    const std::size_t pending = in_end_ - in_start_;
+    std::size_t wanted = std::max(in_.size(), initial_input_capacity);
+    if (input_filled_) wanted = input_capacity;
+    const auto header = wire::parse_frame_header(wire::bytes_view(in_.data() + in_start_, pending));
+    if (!header.invalid() && !header.incomplete())
+      wanted = std::max(wanted, header.size + std::size_t{header.value.length});
+    const bool short_of_a_frame =
+        in_.size() - in_end_ < wire::frame_header_size + wire::max_frame_body;
+    if (in_start_ > 0 && (in_.size() < wanted || short_of_a_frame)) {
+      std::memmove(in_.data(), in_.data() + in_start_, pending);
+      in_end_ = pending;
       in_start_ = 0;
     }
-    return asio::buffer(in_.data() + in_end_, in_.size() - in_end_);
+    if (in_.size() < wanted) in_.resize(wanted);
+    input_offered_ = in_.size() - in_end_;
+    return asio::buffer(in_.data() + in_end_, input_offered_);
   }
 
   // After a read of the next layer completed with `ec` and `n` octets: unwraps what arrived.
@@ -180,6 +192,7 @@ class ProtectedStream {
       ec = in_start_ != in_end_ ? std::error_code(errc::truncated_frame)
                                 : protection_.end_of_stream();
     in_end_ += n;
+    input_filled_ = n == input_offered_;
     unwrap_frames();
     if (plain_start_ < plain_.size()) {
       ec.clear();
@@ -341,6 +354,8 @@ class ProtectedStream {
   std::vector<wire::byte> in_;  // received frames, [in_start_, in_end_) not yet unwrapped
   std::size_t in_start_ = 0;
   std::size_t in_end_ = 0;
+  std::size_t input_offered_ = 0;  // the free space the last read was given
+  bool input_filled_ = false;      // and whether it filled it
   std::vector<wire::byte> plain_;  // unwrapped, [plain_start_, end) not yet delivered
   std::size_t plain_start_ = 0;
   std::error_code read_error_;

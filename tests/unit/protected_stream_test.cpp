@@ -139,6 +139,59 @@ TEST_CASE("maximum-size frames: LEN 65535 bodies in both directions") {
   CHECK(reader.protection().unwrapped == 4);
 }
 
+TEST_CASE("the receive buffer stays small for short messages and grows for a bulk transfer") {
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  ProtectedStream<socket_type, test::fake_protection> sender(std::move(a), 65534);
+  ProtectedStream<socket_type, test::fake_protection> receiver(std::move(b), 65534);
+  test::run(ctx, [&]() -> asio::awaitable<void> {
+    // Short messages: the buffer they were read into is small.
+    for (unsigned i = 1; i <= 3; ++i) {
+      const bytes message = pattern(16, i);
+      auto [ec1, n1] = co_await asio::async_write(sender, asio::buffer(message), detail::use_tuple);
+      CHECK_FALSE(ec1);
+      bytes got(message.size());
+      auto [ec2, n2] = co_await asio::async_read(receiver, asio::buffer(got), detail::use_tuple);
+      CHECK_FALSE(ec2);
+      CHECK(got == message);
+      CHECK(receiver.buffer_capacity() <= 8192);
+    }
+    // A frame of the largest size after them: the buffer makes room for it.
+    const bytes large = pattern(65534, 7);
+    auto [ec3, n3] = co_await asio::async_write(sender, asio::buffer(large), detail::use_tuple);
+    CHECK_FALSE(ec3);
+    bytes got_large(large.size());
+    auto [ec4, n4] = co_await asio::async_read(receiver, asio::buffer(got_large), detail::use_tuple);
+    CHECK_FALSE(ec4);
+    CHECK(got_large == large);
+    // A bulk transfer fills the buffer: it grows to take several frames per read.
+    const bytes bulk = pattern(2 << 20, 9);
+    bytes got_bulk(bulk.size());
+    std::size_t peak = 0;
+    auto reader = [&]() -> asio::awaitable<void> {
+      for (std::size_t at = 0; at < got_bulk.size();) {
+        auto [ec, n] = co_await receiver.async_read_some(
+            asio::buffer(got_bulk.data() + at, got_bulk.size() - at), detail::use_tuple);
+        REQUIRE_FALSE(ec);
+        at += n;
+        peak = std::max(peak, receiver.buffer_capacity());
+      }
+    };
+    auto ex = co_await asio::this_coro::executor;
+    asio::co_spawn(ex, reader(), asio::detached);
+    auto [ec5, n5] = co_await asio::async_write(sender, asio::buffer(bulk), detail::use_tuple);
+    CHECK_FALSE(ec5);
+    asio::steady_timer t(ex);
+    for (int i = 0; i < 500 && got_bulk != bulk; ++i) {
+      t.expires_after(std::chrono::milliseconds(10));
+      co_await t.async_wait(asio::use_awaitable);
+    }
+    CHECK(got_bulk == bulk);
+    CHECK(peak > 4 * 65536);
+  }());
+}
+
 TEST_CASE("a write sends whole frames of at most max_plaintext_size octets, in one go") {
   asio::io_context ctx;
   socket_type a(ctx), b(ctx);
