@@ -53,7 +53,7 @@ def print_table(rows, protected_rows):
         table.append((title, r["label"], fmt_figure(r["value"], r["unit"]),
                       fmt_ratio(r["to_direct"]), fmt_ratio(r["to_best_peer"])))
     for r in protected_rows:
-        table.append((r["title"], "socks5::server", fmt_figure(r["value"], "MiB/s"),
+        table.append((r["title"], r["server"], fmt_figure(r["value"], r["unit"]),
                       f"{fmt_ratio(r['ratio'])} x {r['reference_title']}", ""))
     widths = [max(len(row[i]) for row in table) for i in range(len(head))]
     lines = []
@@ -118,16 +118,26 @@ def protected_rows(protected):
         for level, name in (("level1", "level 1"), ("level2", "level 2")):
             g = gss[level]
             rows.append({"metric": f"gss_{level}", "title": f"GSS {name} relay",
+                         "server": "socks5::server", "unit": "MiB/s",
                          "value": g["relay_mib_per_s"],
                          "reference": g["wrap_unwrap_mib_per_s"],
                          "reference_title": "wrap+unwrap",
                          "ratio": ratio(g["relay_mib_per_s"], g["wrap_unwrap_mib_per_s"])})
     ssl = protected.get("ssl-throughput")
     if ssl:
-        rows.append({"metric": "ssl", "title": "SSL relay", "value": ssl["ssl_relay_mib_per_s"],
+        rows.append({"metric": "ssl", "title": "SSL relay", "server": "socks5::server",
+                     "unit": "MiB/s", "value": ssl["ssl_relay_mib_per_s"],
                      "reference": ssl["plain_relay_mib_per_s"],
                      "reference_title": "unprotected relay",
                      "ratio": ratio(ssl["ssl_relay_mib_per_s"], ssl["plain_relay_mib_per_s"])})
+    idle = protected.get("ssl-idle")
+    if idle:
+        rows.append({"metric": "ssl_idle",
+                     "title": f"RSS per idle SSL session ({idle['sessions']} held)",
+                     "server": "socks5-proxy ssl 1 thr", "unit": "KiB/session",
+                     "value": idle["ssl_kib"], "reference": idle["plain_kib"],
+                     "reference_title": "unprotected idle session",
+                     "ratio": ratio(idle["ssl_kib"], idle["plain_kib"])})
     return rows
 
 

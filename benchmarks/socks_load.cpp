@@ -6,6 +6,7 @@
 //   socks-load --mode cps  --target ADDR:PORT [--socks ADDR:PORT] [--concurrency N] [--seconds S]
 //   socks-load --mode bulk --target ADDR:PORT [--socks ADDR:PORT] [--streams K] [--seconds S]
 //   socks-load --mode idle --target ADDR:PORT [--socks ADDR:PORT] [--sessions N] [--parallel P]
+//              [--ssl-ca FILE]
 //   common: [--threads N] [--warmup S] [--size BYTES] [--label TEXT]
 //
 // cps:  each of N loops repeatedly connects, negotiates, CONNECTs to an echo target, sends
@@ -15,7 +16,9 @@
 //       MiB/s of what was written between --warmup and --warmup + --seconds.
 // idle: opens N sessions to an echo target (CONNECT done, 16 octets echoed and checked), at
 //       most P opening at once; prints "ready OPENED" on stdout, holds them until stdin closes
-//       or SIGINT/SIGTERM arrives, then closes them all.
+//       or SIGINT/SIGTERM arrives, then closes them all. With --ssl-ca the sessions are opened
+//       by the library's client with the SSL method only, trusting the CA certificates in FILE
+//       (the hand-written bytes speak no TLS): the memory of an idle protected session.
 #include <signal.h>
 #include <unistd.h>
 
@@ -52,6 +55,8 @@
 #include "cli.hpp"
 #include "load_checks.hpp"
 #include "process_stats.hpp"
+#include "socks5/auth/ssl.hpp"
+#include "socks5/client.hpp"
 
 namespace {
 
@@ -73,6 +78,7 @@ struct options {
   std::size_t size = 1024;
   double seconds = 5;
   double warmup = 0.5;
+  std::string ssl_ca;  // idle sessions with the SSL method, trusting these CAs
 };
 
 // Addresses are IPv4 only: the CONNECT request is written by hand for an IPv4 target (ATYP 01).
@@ -92,7 +98,8 @@ options parse(int argc, char** argv) {
       cli::usage(
           "socks-load --mode cps|bulk|idle --target ADDR:PORT [--socks ADDR:PORT] [--threads N]\n"
           "           [--concurrency N] [--streams K] [--sessions N] [--parallel P]\n"
-          "           [--seconds S] [--warmup S] [--size BYTES] [--label TEXT]\n");
+          "           [--seconds S] [--warmup S] [--size BYTES] [--label TEXT]\n"
+          "           [--ssl-ca FILE]\n");
     else if (a == "--mode")
       o.mode = args.value();
     else if (a == "--socks")
@@ -117,6 +124,8 @@ options parse(int argc, char** argv) {
       o.seconds = cli::real(args.value(), 0, 1e6);
     else if (a == "--warmup")
       o.warmup = cli::real(args.value(), 0, 1e6);
+    else if (a == "--ssl-ca")
+      o.ssl_ca = args.value();
     else
       cli::fail("unknown option '{}' (see --help)", a);
   }
@@ -124,6 +133,8 @@ options parse(int argc, char** argv) {
   if (o.mode != "cps" && o.mode != "bulk" && o.mode != "idle")
     cli::fail("--mode is cps, bulk or idle");
   if (o.target.port() == 0) cli::fail("--target ADDR:PORT is required");
+  if (!o.ssl_ca.empty() && (o.mode != "idle" || !o.socks))
+    cli::fail("--ssl-ca is for --mode idle through --socks");
   return o;
 }
 
@@ -186,7 +197,8 @@ asio::awaitable<std::error_code> open(tcp::socket& s, const options& o, const ch
 }
 
 // Sends `out` and reads as many octets back; they must be the same.
-asio::awaitable<std::error_code> echo(tcp::socket& s, const std::vector<std::uint8_t>& out,
+template <class Stream>
+asio::awaitable<std::error_code> echo(Stream& s, const std::vector<std::uint8_t>& out,
                                       std::vector<std::uint8_t>& in) {
   auto [e1, n1] = co_await asio::async_write(s, asio::buffer(out), use_tuple);
   if (e1) co_return e1;
@@ -391,18 +403,57 @@ extern "C" void on_signal(int) {
   signalled = true;
 }
 
-asio::awaitable<void> idle_opener(const options& o, std::atomic<std::size_t>& next,
-                                  std::vector<std::unique_ptr<tcp::socket>>& sessions,
+// Opens a session without authentication, in hand-written bytes.
+struct plain_opener {
+  using session = tcp::socket;
+  explicit plain_opener(const options& opts) : o(opts) {}
+  const options& o;
+  asio::awaitable<std::error_code> operator()(std::unique_ptr<session>& s, const char*& step) {
+    auto ex = co_await asio::this_coro::executor;
+    s = std::make_unique<session>(ex);
+    auto ec = co_await open(*s, o, step);
+    co_return ec;
+  }
+};
+
+// Opens a session with the SSL method, through the library's client.
+struct ssl_opener {
+  using session = socks5::stream<tcp::socket>;
+  explicit ssl_opener(const options& opts) : o(opts) {}
+  const options& o;
+  std::optional<socks5::client> proxy;
+  asio::awaitable<std::error_code> operator()(std::unique_ptr<session>& s, const char*& step) {
+    if (!proxy) {
+      socks5::SslAuth::client_options ssl;
+      ssl.ca_file = o.ssl_ca;
+      std::error_code ec;
+      auto method = socks5::SslAuth::client::create(ssl, ec);
+      if (ec) co_return ec;
+      socks5::client_options options;
+      options.methods = {std::move(method)};
+      auto ex = co_await asio::this_coro::executor;
+      proxy.emplace(ex, o.socks->address().to_string(), o.socks->port(), options);
+    }
+    step = "connect";
+    const socks5::address where(o.target);
+    auto [ec, stream] = co_await proxy->async_connect(where, use_tuple);
+    if (!ec) s = std::make_unique<session>(std::move(stream));
+    co_return ec;
+  }
+};
+
+template <class Opener>
+asio::awaitable<void> idle_opener(Opener open_one, std::atomic<std::size_t>& next,
+                                  std::vector<std::unique_ptr<typename Opener::session>>& sessions,
                                   bench::failures& errors) {
-  auto ex = co_await asio::this_coro::executor;
   std::vector<std::uint8_t> out(16), in(16);
   for (;;) {
     const auto i = next.fetch_add(1);
     if (i >= sessions.size() || signalled) co_return;
     fill(out, i);
-    auto s = std::make_unique<tcp::socket>(ex);
+    std::unique_ptr<typename Opener::session> s;
     const char* step = "connect";
-    auto ec = co_await open(*s, o, step);
+    auto ec = co_await open_one(s, step);
     if (!ec) {
       step = "echo";
       ec = co_await echo(*s, out, in);
@@ -415,6 +466,7 @@ asio::awaitable<void> idle_opener(const options& o, std::atomic<std::size_t>& ne
   }
 }
 
+template <class Opener>
 int run_idle(const options& o) {
   // SIGINT/SIGTERM stop the opening, or end the holding.
   struct sigaction sa {};
@@ -424,12 +476,12 @@ int run_idle(const options& o) {
   ::sigaction(SIGTERM, &sa, nullptr);
 
   contexts ctx(o.threads);
-  std::vector<std::unique_ptr<tcp::socket>> sessions(o.sessions);
+  std::vector<std::unique_ptr<typename Opener::session>> sessions(o.sessions);
   std::atomic<std::size_t> next{0};
   bench::failures errors;
   const auto start = clock_type::now();
   for (std::size_t i = 0; i < std::min(o.parallel, o.sessions); ++i)
-    asio::co_spawn(ctx[i], idle_opener(o, next, sessions, errors), asio::detached);
+    asio::co_spawn(ctx[i], idle_opener(Opener(o), next, sessions, errors), asio::detached);
   ctx.run();
   const double took = std::chrono::duration<double>(clock_type::now() - start).count();
   const auto opened = static_cast<std::size_t>(
@@ -464,5 +516,6 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (o.mode == "cps") return run_cps(o);
   if (o.mode == "bulk") return run_bulk(o);
-  return run_idle(o);
+  if (!o.ssl_ca.empty()) return run_idle<ssl_opener>(o);
+  return run_idle<plain_opener>(o);
 }
