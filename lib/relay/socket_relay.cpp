@@ -43,7 +43,9 @@ bool pipe_signal_ignored() {
 // splice(2) into a socket has no MSG_NOSIGNAL: a peer that has gone would raise SIGPIPE and,
 // by default, end the process. Unless the signal is ignored, it is blocked on this thread for
 // the call, and one it raised is taken back before the mask is restored, so the caller just
-// sees EPIPE.
+// sees EPIPE. The kernel sends a pipe's buffers a batch at a time: a batch that meets the
+// peer's reset raises the signal even when the call returns what earlier batches moved, so any
+// short call is checked, not only a failed one.
 ssize_t splice_to_socket(int pipe_read_end, int socket, std::size_t length, bool guard) {
   constexpr unsigned flags = SPLICE_F_MOVE | SPLICE_F_NONBLOCK;
   if (!guard) return ::splice(pipe_read_end, nullptr, socket, nullptr, length, flags);
@@ -55,7 +57,8 @@ ssize_t splice_to_socket(int pipe_read_end, int socket, std::size_t length, bool
   pthread_sigmask(SIG_BLOCK, &pipe_signal, &old_mask);
   const auto out = ::splice(pipe_read_end, nullptr, socket, nullptr, length, flags);
   const int saved_errno = errno;
-  if (out < 0 && saved_errno == EPIPE && !was_pending) {
+  const bool short_call = out < 0 ? saved_errno == EPIPE : static_cast<std::size_t>(out) < length;
+  if (short_call && !was_pending) {
     const timespec no_wait{};
     sigtimedwait(&pipe_signal, nullptr, &no_wait);
   }

@@ -221,6 +221,60 @@ TEST_CASE("relay: a receiver that has gone ends the relay with an error, never S
     }
 }
 
+TEST_CASE("relay: a receiver found gone part way through one splice never raises SIGPIPE") {
+  // A splice(2) into a socket moves a pipe's buffers a few at a time. When a later batch meets
+  // the peer's reset, the call returns what went before, with SIGPIPE raised by the failed
+  // batch: the relay must take that signal back too. With the default action, which ends the
+  // process, this test would not finish otherwise.
+  pipe_signal_disposition disposition(SIG_DFL);
+  asio::io_context ctx;
+  tcp::acceptor listener(ctx, {asio::ip::address_v4::loopback(), 0});
+  tcp::socket a_far(ctx), b_far(ctx);
+  a_far.connect(listener.local_endpoint());
+  auto a = listener.accept();
+  b_far.connect(listener.local_endpoint());
+  auto b = listener.accept();
+  // The receiver closes in order, reading nothing: b learns that it has gone only from the
+  // reset its first data brings back, between two batches of one splice(2).
+  b_far.close();
+  char octet = 0;
+  std::error_code ec;
+  b.receive(asio::buffer(&octet, 1), 0, ec);
+  REQUIRE(ec == asio::error::eof);
+  // A pipe larger than one batch (16 buffers), as a bulk transfer leaves in the pool.
+  pipe_pool pipes;
+  {
+    auto pipe = pipes.acquire(ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(pipe.grow(1024 * 1024));
+    pipe.release_empty();
+  }
+  relay_options options;
+  options.splice = true;
+  options.pipes = &pipes;
+  relay_counters counters;
+  std::optional<std::error_code> relay_result;
+  detail::start_socket_relay(a, b, counters, options, [&](std::error_code e) { relay_result = e; });
+  // Sent from page-sized pipe buffers, which travel as fragments that the receiving socket
+  // cannot merge: the relay's pipe then holds more buffers than one batch takes.
+  int sender[2];
+  REQUIRE(::pipe(sender) == 0);
+  const std::vector<char> data(128 * 1024, 'x');
+  REQUIRE(::fcntl(sender[1], F_SETPIPE_SZ, static_cast<int>(data.size())) >= 0);
+  REQUIRE(::write(sender[1], data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  // Without waiting for the relay, which runs below: what the sockets' buffers take now.
+  a_far.native_non_blocking(true);
+  const auto sent =
+      ::splice(sender[0], nullptr, a_far.native_handle(), nullptr, data.size(), SPLICE_F_NONBLOCK);
+  ::close(sender[0]);
+  ::close(sender[1]);
+  REQUIRE(sent > 64 * 1024);  // more than 16 pages
+  ctx.run_for(std::chrono::seconds(5));
+  REQUIRE(relay_result.has_value());
+  CHECK(*relay_result);        // EPIPE or a reset: an error, reported
+  CHECK(counters.a_to_b > 0);  // part of the pipe went out before the peer was found gone
+}
+
 TEST_CASE("socket relay: an io_context destroyed mid-relay frees the relay and its handler") {
   // What the completion handler holds is freed with the io_context's pending operations.
   auto held = std::make_shared<int>(0);
