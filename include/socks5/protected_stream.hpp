@@ -19,6 +19,7 @@
 #include <asio/post.hpp>
 #include <asio/write.hpp>
 
+#include "socks5/detail/transfer_whole.hpp"
 #include "socks5/protection.hpp"
 #include "socks5/wire/frame.hpp"
 
@@ -317,7 +318,8 @@ class ProtectedStream {
             return asio::post(std::move(self));
           }
           at = step::finish_written;
-          return asio::async_write(s.next_, asio::buffer(s.out_), std::move(self));
+          return asio::async_write(s.next_, asio::buffer(s.out_),
+                                   detail::transfer_whole(s.out_.size()), std::move(self));
         case step::finish_posted: return self.complete(failure, 0);
         case step::finish_written: return self.complete(ec, ec ? 0 : taken);
       }
@@ -341,7 +343,8 @@ class ProtectedStream {
             return asio::post(std::move(self));
           }
           at = step::finish_written;
-          return asio::async_write(s.next_, asio::buffer(s.out_), std::move(self));
+          return asio::async_write(s.next_, asio::buffer(s.out_),
+                                   detail::transfer_whole(s.out_.size()), std::move(self));
         case step::finish_posted: return self.complete(failure);
         case step::finish_written: return self.complete(ec);
       }

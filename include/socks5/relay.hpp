@@ -21,6 +21,7 @@
 
 #include "socks5/auth/driver.hpp"
 #include "socks5/buffer_pool.hpp"
+#include "socks5/detail/transfer_whole.hpp"
 #include "socks5/pipe_pool.hpp"
 #include "socks5/stream.hpp"
 
@@ -270,7 +271,8 @@ asio::awaitable<std::error_code> pump_from(Source& source, To& to, std::uint64_t
     }
     counters.last_activity = std::chrono::steady_clock::now();
     const asio::const_buffer data = source.data();
-    auto [write_ec, written] = co_await asio::async_write(to, data, use_tuple);
+    auto [write_ec, written] =
+        co_await asio::async_write(to, data, transfer_whole(data.size()), use_tuple);
     if (write_ec) {
       close_both();
       co_return write_ec;

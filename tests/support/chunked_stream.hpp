@@ -2,6 +2,8 @@
 // frames are split across reads.
 #pragma once
 
+#include <vector>
+
 #include <asio/buffer.hpp>
 
 namespace test {
@@ -24,10 +26,12 @@ class chunked_stream {
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    write_offers.push_back(asio::buffer_size(buffers));
     return next_.async_write_some(buffers, std::forward<Token>(token));
   }
 
   std::size_t reads = 0;
+  std::vector<std::size_t> write_offers;  // octets offered to each write call
 
  private:
   Next next_;

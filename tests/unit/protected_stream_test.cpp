@@ -162,7 +162,8 @@ TEST_CASE("the receive buffer stays small for short messages and grows for a bul
     auto [ec3, n3] = co_await asio::async_write(sender, asio::buffer(large), detail::use_tuple);
     CHECK_FALSE(ec3);
     bytes got_large(large.size());
-    auto [ec4, n4] = co_await asio::async_read(receiver, asio::buffer(got_large), detail::use_tuple);
+    auto [ec4, n4] =
+        co_await asio::async_read(receiver, asio::buffer(got_large), detail::use_tuple);
     CHECK_FALSE(ec4);
     CHECK(got_large == large);
     // A bulk transfer fills the buffer: it grows to take several frames per read.
@@ -216,6 +217,35 @@ TEST_CASE("a write sends whole frames of at most max_plaintext_size octets, in o
   CHECK(write_some(more) == 20);
   // Never more than four frames at once.
   CHECK(write_some(pattern(100)) == 40);
+}
+
+TEST_CASE("four frames past 64 KiB reach the next layer in one write call") {
+  // asio::async_write's own conditions offer at most 64 KiB per call: four full frames would go
+  // out as 65,536 octets and then a short segment of their own.
+  asio::io_context ctx;
+  socket_type a(ctx), b(ctx);
+  asio::local::connect_pair(a, b);
+  ProtectedStream<test::chunked_stream<socket_type>, test::fake_protection> s(
+      test::chunked_stream<socket_type>(std::move(a), 0), 16384);
+  const bytes data = pattern(4 * 16384);
+  const std::size_t frame = 4 + 16384 + 1;  // header, body, checksum
+  bytes got(4 * frame);
+  std::thread reader([&] { asio::read(b, asio::buffer(got)); });
+  const auto written = test::run(ctx, [&]() -> asio::awaitable<std::size_t> {
+    auto [ec, n] = co_await s.async_write_some(asio::buffer(data), detail::use_tuple);
+    co_return n;
+  }());
+  reader.join();
+  CHECK(written == data.size());
+  REQUIRE_FALSE(s.next_layer().write_offers.empty());
+  CHECK(s.next_layer().write_offers.front() == 4 * frame);
+  bytes expected;
+  for (std::size_t at = 0; at < data.size(); at += 16384) {
+    const auto f = test::fake_frame(bytes(data.begin() + static_cast<std::ptrdiff_t>(at),
+                                          data.begin() + static_cast<std::ptrdiff_t>(at + 16384)));
+    expected.insert(expected.end(), f.begin(), f.end());
+  }
+  CHECK(got == expected);
 }
 
 TEST_CASE("writes gather plaintext from several buffers into one frame") {
