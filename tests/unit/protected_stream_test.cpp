@@ -80,6 +80,20 @@ read_result feed(const bytes& wire, std::size_t limit, std::size_t read_chunk = 
   return r;
 }
 
+// Two ProtectedStreams over a connected pair of local sockets, each wrapping at most
+// `max_plaintext` octets per frame.
+struct protected_pair {
+  explicit protected_pair(std::size_t max_plaintext)
+      : first(linked_near_end(), max_plaintext), second(std::move(far_end), max_plaintext) {}
+  socket_type linked_near_end() {
+    asio::local::connect_pair(near_end, far_end);
+    return std::move(near_end);
+  }
+  asio::io_context ctx;
+  socket_type near_end{ctx}, far_end{ctx};  // moved into the streams
+  ProtectedStream<socket_type, test::fake_protection> first, second;
+};
+
 }  // namespace
 
 TEST_CASE("frame header codec: 01 TYPE LEN, and the two-octet abort message") {
@@ -119,12 +133,11 @@ TEST_CASE("reassembly: a reader with a tiny buffer gets everything, in order") {
 }
 
 TEST_CASE("maximum-size frames: LEN 65535 bodies in both directions") {
-  asio::io_context ctx;
-  socket_type a(ctx), b(ctx);
-  asio::local::connect_pair(a, b);
   // 65534 octets of plaintext plus the checksum octet: a 65535-octet body.
-  ProtectedStream<socket_type, test::fake_protection> writer(std::move(a), 65534);
-  ProtectedStream<socket_type, test::fake_protection> reader(std::move(b), 65534);
+  protected_pair pair(65534);
+  auto& ctx = pair.ctx;
+  auto& writer = pair.first;
+  auto& reader = pair.second;
   const bytes data = pattern(3 * 65534 + 17, 5);
   auto send = [&]() -> asio::awaitable<void> {
     auto [ec, n] = co_await asio::async_write(writer, asio::buffer(data), detail::use_tuple);
@@ -140,12 +153,10 @@ TEST_CASE("maximum-size frames: LEN 65535 bodies in both directions") {
 }
 
 TEST_CASE("the receive buffer stays small for short messages and grows for a bulk transfer") {
-  asio::io_context ctx;
-  socket_type a(ctx), b(ctx);
-  asio::local::connect_pair(a, b);
-  ProtectedStream<socket_type, test::fake_protection> sender(std::move(a), 65534);
-  ProtectedStream<socket_type, test::fake_protection> receiver(std::move(b), 65534);
-  test::run(ctx, [&]() -> asio::awaitable<void> {
+  protected_pair pair(65534);
+  auto& sender = pair.first;
+  auto& receiver = pair.second;
+  test::run(pair.ctx, [&]() -> asio::awaitable<void> {
     // Short messages: the buffer they were read into is small.
     for (unsigned i = 1; i <= 3; ++i) {
       const bytes message = pattern(16, i);

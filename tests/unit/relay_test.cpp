@@ -162,6 +162,24 @@ TEST_CASE("relay between plain sockets: through a lent buffer, and with splice(2
   CHECK(relay_round_trip(relay_options{}, 100000, counters).size == 100000);
 }
 
+// Two connected TCP pairs on loopback: a relay between `a` and `b` has `a_far` and `b_far` as
+// its peers.
+struct relay_sockets {
+  explicit relay_sockets(asio::io_context& ctx)
+      : listener(ctx, {asio::ip::address_v4::loopback(), 0}),
+        a_far(ctx),
+        b_far(ctx),
+        a(ctx),
+        b(ctx) {
+    a_far.connect(listener.local_endpoint());
+    a = listener.accept();
+    b_far.connect(listener.local_endpoint());
+    b = listener.accept();
+  }
+  tcp::acceptor listener;
+  tcp::socket a_far, b_far, a, b;
+};
+
 // The disposition of SIGPIPE for one scope, restored after it.
 class pipe_signal_disposition {
  public:
@@ -228,12 +246,8 @@ TEST_CASE("relay: a receiver found gone part way through one splice never raises
   // process, this test would not finish otherwise.
   pipe_signal_disposition disposition(SIG_DFL);
   asio::io_context ctx;
-  tcp::acceptor listener(ctx, {asio::ip::address_v4::loopback(), 0});
-  tcp::socket a_far(ctx), b_far(ctx);
-  a_far.connect(listener.local_endpoint());
-  auto a = listener.accept();
-  b_far.connect(listener.local_endpoint());
-  auto b = listener.accept();
+  relay_sockets sockets(ctx);
+  auto& [listener, a_far, b_far, a, b] = sockets;
   // The receiver closes in order, reading nothing: b learns that it has gone only from the
   // reset its first data brings back, between two batches of one splice(2).
   b_far.close();
@@ -281,12 +295,8 @@ TEST_CASE("socket relay: an io_context destroyed mid-relay frees the relay and i
   const std::weak_ptr<int> watch = held;
   {
     asio::io_context ctx;
-    tcp::acceptor listener(ctx, {asio::ip::address_v4::loopback(), 0});
-    tcp::socket a_far(ctx), b_far(ctx);
-    a_far.connect(listener.local_endpoint());
-    auto a = listener.accept();
-    b_far.connect(listener.local_endpoint());
-    auto b = listener.accept();
+    relay_sockets sockets(ctx);
+    auto& [listener, a_far, b_far, a, b] = sockets;
     relay_counters counters;
     bool done = false;
     detail::start_socket_relay(a, b, counters, relay_options{},
