@@ -81,6 +81,7 @@ bssl::UniquePtr<SSL> ssl_client_config::new_session(const std::string& server_na
   bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
   if (!ssl) return nullptr;
   SSL_set_connect_state(ssl.get());
+  SSL_set_shed_handshake_config(ssl.get(), 1);
   std::error_code not_ip;
   (void)asio::ip::make_address(server_name, not_ip);
   if (not_ip) SSL_set_tlsext_host_name(ssl.get(), server_name.c_str());

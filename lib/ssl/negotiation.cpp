@@ -236,6 +236,7 @@ auth_step negotiation::next() {
         bssl::UniquePtr<SSL> ssl(SSL_new(server_config_->ctx.get()));
         if (!ssl) return fail(last_error());
         SSL_set_accept_state(ssl.get());
+        SSL_set_shed_handshake_config(ssl.get(), 1);
         channel_ = std::make_unique<channel>(std::move(ssl));
         at_ = stage::handshake_receiving;
         return channel_->receive();
