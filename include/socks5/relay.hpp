@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <system_error>
@@ -13,10 +14,13 @@
 #include <asio/awaitable.hpp>
 #include <asio/basic_stream_socket.hpp>
 #include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/error.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
 #include "socks5/auth/driver.hpp"
@@ -129,19 +133,6 @@ void release_output(stream<NextLayer>& s) {
 template <class Other>
 void release_output(Other&) {}
 
-// Waits until the plain socket under `s`, if it has one, has something to read.
-template <class Stream>
-asio::awaitable<std::error_code> wait_readable(Stream& s) {
-  auto socket = plain_socket(s);
-  if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
-    if (socket) {
-      auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
-      co_return ec;
-    }
-  }
-  co_return std::error_code{};
-}
-
 // Whether the plain socket under `s` has nothing to read now. False when there is no such socket
 // (the stream may hold data above any socket) and on error.
 template <class Stream>
@@ -155,10 +146,10 @@ bool socket_is_silent(Stream& s) {
   }
 }
 
-// What a pump reads from. Each source holds buffers only while data is in flight: wait() returns
-// once the stream has something to say (and the source is ready to take it), read() takes it,
-// data() and consume() hand it over, and settle() lets the buffers go when the stream has fallen
-// silent (returning whether it has).
+// What a pump reads from. Each source holds buffers only while data is in flight: while silent()
+// the pump waits for the socket_below() (when there is one) to have something to say, then wake()
+// readies the source to take it; read() takes it, data() and consume() hand it over, and settle()
+// lets the buffers go when the stream has fallen silent (returning whether it has).
 
 // A stream read into a relay buffer, taken from the pool once there is something to read.
 template <class From>
@@ -166,13 +157,11 @@ class copying_source {
  public:
   copying_source(From& from, const relay_options& options) : from_(from), options_(options) {}
 
-  asio::awaitable<std::error_code> wait() {
-    if (buffer_) co_return std::error_code{};
-    const std::error_code ec = co_await wait_readable(from_);
-    if (ec) co_return ec;
+  bool silent() const noexcept { return !buffer_; }
+  auto socket_below() { return plain_socket(from_); }
+  void wake() {
     buffer_ = options_.buffers ? options_.buffers->acquire()
                                : buffer_pool::lease::standalone(options_.buffer_size);
-    co_return std::error_code{};
   }
 
   asio::awaitable<std::error_code> read() {
@@ -200,7 +189,7 @@ class copying_source {
 
 // A protected stream, which unwraps into a buffer of its own: the relay writes from there, which
 // spares a copy into a relay buffer and writes all that arrived at once. Once it falls silent its
-// buffers go, and the source waits on the socket below before they are needed again.
+// buffers go, and the pump waits on the socket below before they are needed again.
 template <class NextLayer, class P>
 class unwrapping_source {
  public:
@@ -209,11 +198,9 @@ class unwrapping_source {
   explicit unwrapping_source(ProtectedStream<NextLayer, P>& from)
       : from_(from), silent_(from.release_input()) {}
 
-  asio::awaitable<std::error_code> wait() {
-    if (!silent_) co_return std::error_code{};
-    const std::error_code ec = co_await wait_readable(from_.next_layer());
-    co_return ec;
-  }
+  bool silent() const noexcept { return silent_; }
+  auto socket_below() { return plain_socket(from_.next_layer()); }
+  void wake() noexcept { silent_ = false; }
 
   asio::awaitable<std::error_code> read() {
     auto [ec] = co_await from_.async_fill(use_tuple);
@@ -251,14 +238,24 @@ std::nullptr_t protected_of(Other&) {
 }
 
 // Copies `source` to `to` until end of stream (then half-closes `to`) or an error (then closes
-// both, which also ends the other direction).
+// both, which also ends the other direction). An idle direction holds this one frame: the wait
+// for the socket is awaited here, not in a nested coroutine.
 template <class Source, class To, class Close>
-asio::awaitable<std::error_code> pump_from(Source& source, To& to, std::uint64_t& counter,
+asio::awaitable<std::error_code> pump_from(Source source, To& to, std::uint64_t& counter,
                                            relay_counters& counters, Close close_both) {
   for (;;) {
-    if (auto ec = co_await source.wait()) {
-      close_both();
-      co_return ec;
+    if (source.silent()) {
+      auto socket = source.socket_below();
+      if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+        if (socket) {
+          auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
+          if (ec) {
+            close_both();
+            co_return ec;
+          }
+        }
+      }
+      source.wake();
     }
     const std::error_code read_ec = co_await source.read();
     if (read_ec == asio::error::eof) {
@@ -284,19 +281,17 @@ asio::awaitable<std::error_code> pump_from(Source& source, To& to, std::uint64_t
   }
 }
 
+// Not a coroutine itself: it picks the source and returns the pump's one coroutine.
 template <class From, class To, class Close>
 asio::awaitable<std::error_code> pump(From& from, To& to, const relay_options& options,
                                       std::uint64_t& counter, relay_counters& counters,
                                       Close close_both) {
   auto protected_stream = protected_of(from);
   if constexpr (!std::is_same_v<decltype(protected_stream), std::nullptr_t>) {
-    if (protected_stream) {
-      unwrapping_source source(*protected_stream);
-      co_return co_await pump_from(source, to, counter, counters, close_both);
-    }
+    if (protected_stream)
+      return pump_from(unwrapping_source(*protected_stream), to, counter, counters, close_both);
   }
-  copying_source<From> source(from, options);
-  co_return co_await pump_from(source, to, counter, counters, close_both);
+  return pump_from(copying_source<From>(from, options), to, counter, counters, close_both);
 }
 }  // namespace detail
 
@@ -322,7 +317,6 @@ asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters,
       co_return ec;
     }
   }
-  using namespace asio::experimental::awaitable_operators;
   bool closed = false;
   auto close_both = [&] {
     if (closed) return;
@@ -330,8 +324,20 @@ asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters,
     close_stream(a);
     close_stream(b);
   };
-  auto [up, down] = co_await (detail::pump(a, b, options, counters.a_to_b, counters, close_both) &&
-                              detail::pump(b, a, options, counters.b_to_a, counters, close_both));
+  // Both pumps run until each has ended: an error in one closes both streams, which ends the
+  // other, and an exception cancels it. A parallel group directly, not awaitable_operators' &&
+  // (which builds the same group inside two more coroutine frames).
+  const auto executor = co_await asio::this_coro::executor;
+  auto up_pump = detail::pump(a, b, options, counters.a_to_b, counters, close_both);
+  auto down_pump = detail::pump(b, a, options, counters.b_to_a, counters, close_both);
+  auto group = asio::experimental::make_parallel_group(
+      asio::co_spawn(executor, std::move(up_pump), asio::experimental::deferred),
+      asio::co_spawn(executor, std::move(down_pump), asio::experimental::deferred));
+  auto [order, up_thrown, up, down_thrown, down] =
+      co_await group.async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
+  (void)order;
+  if (up_thrown) std::rethrow_exception(up_thrown);
+  if (down_thrown) std::rethrow_exception(down_thrown);
   // An error in one direction aborts the other: report the cause, not the abort.
   if (up && up != asio::error::operation_aborted) co_return up;
   if (down && down != asio::error::operation_aborted) co_return down;
