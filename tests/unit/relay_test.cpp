@@ -1,9 +1,11 @@
-// The relay's pools and socks5::relay between two plain TCP sockets, both ways of moving data.
+// The relay's pools, socks5::relay between two plain TCP sockets (both ways of moving data), and
+// a user's stream that throws.
 #include <fcntl.h>
 #include <signal.h>
 
 #include <algorithm>
 #include <optional>
+#include <stdexcept>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -305,4 +307,60 @@ TEST_CASE("socket relay: an io_context destroyed mid-relay frees the relay and i
     CHECK_FALSE(done);
   }
   CHECK(watch.expired());
+}
+
+namespace throwing {
+
+// A stream of the user's whose reads fail by throwing, as one may (std::bad_alloc, say); its
+// writes go to the socket below.
+struct stream {
+  using executor_type = tcp::socket::executor_type;
+  tcp::socket& socket;
+  executor_type get_executor() { return socket.get_executor(); }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    if (socket.is_open()) throw std::runtime_error("read failed");
+    return socket.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return socket.async_write_some(buffers, std::forward<Token>(token));
+  }
+};
+
+// Found by socks5::relay through argument-dependent lookup.
+inline asio::awaitable<void> async_shutdown_send(stream& s) {
+  std::error_code ignored;
+  s.socket.shutdown(asio::socket_base::shutdown_send, ignored);
+  co_return;
+}
+
+inline void close_stream(stream& s) {
+  std::error_code ignored;
+  s.socket.close(ignored);
+}
+
+}  // namespace throwing
+
+TEST_CASE("relay: an exception in one direction ends the other and reaches the caller") {
+  asio::io_context ctx;
+  relay_sockets sockets(ctx);
+  throwing::stream a{sockets.a};
+  relay_counters counters;
+  bool finished = false;
+  std::exception_ptr thrown;
+  // The direction from `b` waits for data that never comes: only cancelling it ends the relay.
+  asio::co_spawn(
+      ctx, [&]() -> asio::awaitable<void> { co_await relay(a, sockets.b, counters); },
+      [&](std::exception_ptr e) {
+        finished = true;
+        thrown = e;
+      });
+  ctx.run_for(std::chrono::seconds(5));
+  REQUIRE(finished);
+  REQUIRE(thrown);
+  CHECK_THROWS_WITH_AS(std::rethrow_exception(thrown), "read failed", std::runtime_error);
+  CHECK_FALSE(sockets.b.is_open());  // the waiting direction closed both streams as it ended
 }
