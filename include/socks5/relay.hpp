@@ -237,47 +237,54 @@ std::nullptr_t protected_of(Other&) {
   return nullptr;
 }
 
-// Copies `source` to `to` until end of stream (then half-closes `to`) or an error (then closes
-// both, which also ends the other direction). An idle direction holds this one frame: the wait
-// for the socket is awaited here, not in a nested coroutine.
+// Copies `source` to `to` until end of stream (then half-closes `to`) or an error or exception
+// (then closes both, which also ends the other direction). An idle direction holds this one frame:
+// the wait for the socket is awaited here, not in a nested coroutine.
 template <class Source, class To, class Close>
 asio::awaitable<std::error_code> pump_from(Source source, To& to, std::uint64_t& counter,
                                            relay_counters& counters, Close close_both) {
-  for (;;) {
-    if (source.silent()) {
-      auto socket = source.socket_below();
-      if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
-        if (socket) {
-          auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
-          if (ec) {
-            close_both();
-            co_return ec;
+  // An exception closes both streams too: the other direction may not have started yet, and
+  // would miss a cancellation sent before it did.
+  try {
+    for (;;) {
+      if (source.silent()) {
+        auto socket = source.socket_below();
+        if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+          if (socket) {
+            auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
+            if (ec) {
+              close_both();
+              co_return ec;
+            }
           }
         }
+        source.wake();
       }
-      source.wake();
+      const std::error_code read_ec = co_await source.read();
+      if (read_ec == asio::error::eof) {
+        co_await async_shutdown_send(to);
+        co_return std::error_code{};
+      }
+      if (read_ec) {
+        close_both();
+        co_return read_ec;
+      }
+      counters.last_activity = std::chrono::steady_clock::now();
+      const asio::const_buffer data = source.data();
+      auto [write_ec, written] =
+          co_await asio::async_write(to, data, transfer_whole(data.size()), use_tuple);
+      if (write_ec) {
+        close_both();
+        co_return write_ec;
+      }
+      source.consume(written);
+      counter += written;
+      counters.last_activity = std::chrono::steady_clock::now();
+      if (source.settle()) release_output(to);
     }
-    const std::error_code read_ec = co_await source.read();
-    if (read_ec == asio::error::eof) {
-      co_await async_shutdown_send(to);
-      co_return std::error_code{};
-    }
-    if (read_ec) {
-      close_both();
-      co_return read_ec;
-    }
-    counters.last_activity = std::chrono::steady_clock::now();
-    const asio::const_buffer data = source.data();
-    auto [write_ec, written] =
-        co_await asio::async_write(to, data, transfer_whole(data.size()), use_tuple);
-    if (write_ec) {
-      close_both();
-      co_return write_ec;
-    }
-    source.consume(written);
-    counter += written;
-    counters.last_activity = std::chrono::steady_clock::now();
-    if (source.settle()) release_output(to);
+  } catch (...) {
+    close_both();
+    throw;
   }
 }
 
