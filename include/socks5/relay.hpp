@@ -331,9 +331,9 @@ asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters,
     close_stream(a);
     close_stream(b);
   };
-  // Both pumps run until each has ended: an error in one closes both streams, which ends the
-  // other, and an exception cancels it. A parallel group directly, not awaitable_operators' &&
-  // (which builds the same group inside two more coroutine frames).
+  // Both pumps run until each has ended: an error or exception in one closes both streams, which
+  // ends the other (the group also cancels it on an exception). A parallel group directly, not
+  // awaitable_operators' && (which builds the same group inside two more coroutine frames).
   const auto executor = co_await asio::this_coro::executor;
   auto up_pump = detail::pump(a, b, options, counters.a_to_b, counters, close_both);
   auto down_pump = detail::pump(b, a, options, counters.b_to_a, counters, close_both);

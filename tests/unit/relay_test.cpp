@@ -320,6 +320,8 @@ struct stream {
 
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    // Throws while the socket is open, which is every call the relay makes; the return below
+    // gives the function the type of a real read.
     if (socket.is_open()) throw std::runtime_error("read failed");
     return socket.async_read_some(buffers, std::forward<Token>(token));
   }
@@ -351,7 +353,8 @@ TEST_CASE("relay: an exception in one direction ends the other and reaches the c
   relay_counters counters;
   bool finished = false;
   std::exception_ptr thrown;
-  // The direction from `b` waits for data that never comes: only cancelling it ends the relay.
+  // The direction from `b` waits for data that never comes: only the throwing direction's end
+  // (closing both streams, and the group's cancellation) can end it.
   asio::co_spawn(
       ctx, [&]() -> asio::awaitable<void> { co_await relay(a, sockets.b, counters); },
       [&](std::exception_ptr e) {
