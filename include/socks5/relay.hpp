@@ -10,17 +10,16 @@
 #include <memory>
 #include <system_error>
 #include <type_traits>
+#include <utility>
+#include <variant>
 
 #include <asio/awaitable.hpp>
 #include <asio/basic_stream_socket.hpp>
 #include <asio/buffer.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/error.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/experimental/parallel_group.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
-#include <asio/this_coro.hpp>
 #include <asio/write.hpp>
 
 #include "socks5/auth/driver.hpp"
@@ -146,10 +145,11 @@ bool socket_is_silent(Stream& s) {
   }
 }
 
-// What a pump reads from. Each source holds buffers only while data is in flight: while silent()
-// the pump waits for the socket_below() (when there is one) to have something to say, then wake()
-// readies the source to take it; read() takes it, data() and consume() hand it over, and settle()
-// lets the buffers go when the stream has fallen silent (returning whether it has).
+// What a direction of the stream relay reads from. Each source holds buffers only while data is
+// in flight: while silent() the relay waits for the socket_below() (when there is one) to have
+// something to say, then wake() readies the source to take it; async_read() takes it, data() and
+// consume() hand it over, and settle() lets the buffers go when the stream has fallen silent
+// (returning whether it has).
 
 // A stream read into a relay buffer, taken from the pool once there is something to read.
 template <class From>
@@ -164,11 +164,15 @@ class copying_source {
                                : buffer_pool::lease::standalone(options_.buffer_size);
   }
 
-  asio::awaitable<std::error_code> read() {
-    auto [ec, n] = co_await from_.async_read_some(buffer_.buffer(), use_tuple);
-    size_ = n;
-    if (ec == asio::error::eof) buffer_.reset();
-    co_return ec;
+  // Completes with the read's error_code.
+  template <class Handler>
+  void async_read(Handler handler) {
+    from_.async_read_some(buffer_.buffer(), [this, handler = std::move(handler)](
+                                                std::error_code ec, std::size_t n) mutable {
+      size_ = n;
+      if (ec == asio::error::eof) buffer_.reset();
+      handler(ec);
+    });
   }
 
   asio::const_buffer data() const { return asio::buffer(buffer_.data(), size_); }
@@ -189,22 +193,21 @@ class copying_source {
 
 // A protected stream, which unwraps into a buffer of its own: the relay writes from there, which
 // spares a copy into a relay buffer and writes all that arrived at once. Once it falls silent its
-// buffers go, and the pump waits on the socket below before they are needed again.
-template <class NextLayer, class P>
+// buffers go, and the relay waits on the socket below before they are needed again.
+template <class Protected>
 class unwrapping_source {
  public:
   // Silent from the start unless the stream holds something already (data that came with the
   // request): a session that never sends takes no buffer.
-  explicit unwrapping_source(ProtectedStream<NextLayer, P>& from)
-      : from_(from), silent_(from.release_input()) {}
+  explicit unwrapping_source(Protected& from) : from_(from), silent_(from.release_input()) {}
 
   bool silent() const noexcept { return silent_; }
   auto socket_below() { return plain_socket(from_.next_layer()); }
   void wake() noexcept { silent_ = false; }
 
-  asio::awaitable<std::error_code> read() {
-    auto [ec] = co_await from_.async_fill(use_tuple);
-    co_return ec;
+  template <class Handler>
+  void async_read(Handler handler) {
+    from_.async_fill(std::move(handler));
   }
 
   asio::const_buffer data() const { return from_.buffered(); }
@@ -216,12 +219,12 @@ class unwrapping_source {
   }
 
  private:
-  ProtectedStream<NextLayer, P>& from_;
+  Protected& from_;
   bool silent_;
 };
 
-// The protected stream that `from` is, or carries (chosen at run time), if any: a pump reads it
-// through an unwrapping_source, and anything else through a copying_source.
+// The protected stream that `from` is, or carries (chosen at run time), if any: the relay reads
+// it through an unwrapping_source, and anything else through a copying_source.
 template <class NextLayer, class P>
 auto protected_of(ProtectedStream<NextLayer, P>& s) {
   return &s;
@@ -237,118 +240,239 @@ std::nullptr_t protected_of(Other&) {
   return nullptr;
 }
 
-// Copies `source` to `to` until end of stream (then half-closes `to`) or an error or exception
-// (then closes both, which also ends the other direction). An idle direction holds this one frame:
-// the wait for the socket is awaited here, not in a nested coroutine.
-template <class Source, class To, class Close>
-asio::awaitable<std::error_code> pump_from(Source source, To& to, std::uint64_t& counter,
-                                           relay_counters& counters, Close close_both) {
-  // An exception closes both streams too: the other direction may not have started yet, and
-  // would miss a cancellation sent before it did.
-  try {
-    for (;;) {
-      if (source.silent()) {
-        auto socket = source.socket_below();
-        if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
-          if (socket) {
-            auto [ec] = co_await socket->async_wait(asio::socket_base::wait_read, use_tuple);
-            if (ec) {
-              close_both();
-              co_return ec;
+// The sources a stream of type From may be read through.
+template <class From, class ProtectedPointer = decltype(protected_of(std::declval<From&>()))>
+struct sources_of {
+  using type = std::variant<copying_source<From>,
+                            unwrapping_source<std::remove_pointer_t<ProtectedPointer>>>;
+};
+
+template <class From>
+struct sources_of<From, std::nullptr_t> {
+  using type = std::variant<copying_source<From>>;
+};
+
+// Relays between two streams of any kind, protected ones among them, as a pair of small state
+// machines driven by completion handlers, as the socket relay is: an idle direction is one
+// pending wait on its socket, with no coroutine frame or buffer behind it.
+template <class A, class B>
+class stream_relay : public std::enable_shared_from_this<stream_relay<A, B>> {
+ public:
+  // With the exception that ended the relay, if one did, and the first error.
+  using done_handler = std::function<void(std::exception_ptr, std::error_code)>;
+
+  // Both streams and the counters must outlive the relay. It is owned by its pending handlers:
+  // freed once it ends, or with its io_context's pending operations.
+  stream_relay(A& a, B& b, relay_counters& counters, const relay_options& options)
+      : counters_(counters),
+        options_(options),
+        a_(a),
+        b_(b),
+        up_(a, b, counters.a_to_b, options_),
+        down_(b, a, counters.b_to_a, options_) {}
+  stream_relay(const stream_relay&) = delete;
+  stream_relay& operator=(const stream_relay&) = delete;
+
+  // Ends by calling `done` once both directions have ended (each end of stream is passed on as
+  // a half-close; an error or exception closes both streams, which ends the other direction).
+  void start(done_handler done) {
+    done_ = std::move(done);
+    guarded(up_, [&] { next(up_); });
+    if (closed_) return ended(down_);
+    guarded(down_, [&] { next(down_); });
+  }
+
+ private:
+  template <class From, class To>
+  struct direction {
+    direction(From& from, To& destination, std::uint64_t& octets, const relay_options& options)
+        : source(make_source(from, options)), to(destination), counter(octets) {}
+
+    static typename sources_of<From>::type make_source(From& from, const relay_options& options) {
+      using sources = typename sources_of<From>::type;
+      auto protected_stream = protected_of(from);
+      if constexpr (!std::is_same_v<decltype(protected_stream), std::nullptr_t>) {
+        if (protected_stream) return sources(std::in_place_index<1>, *protected_stream);
+      }
+      return sources(std::in_place_index<0>, from, options);
+    }
+
+    typename sources_of<From>::type source;
+    To& to;
+    std::uint64_t& counter;
+    bool ended = false;
+  };
+
+  // Runs one step of `d`; an exception from it (a user's stream may throw) ends the relay and
+  // is handed to `done`, instead of escaping into the io_context.
+  template <class D, class Step>
+  void guarded(D& d, Step&& step) noexcept {
+    try {
+      step();
+    } catch (...) {
+      if (!thrown_) thrown_ = std::current_exception();
+      close_both();
+      ended(d);
+    }
+  }
+
+  // Waits for the source to have data when it is silent, then reads.
+  template <class D>
+  void next(D& d) {
+    std::visit(
+        [&](auto& source) {
+          if (source.silent()) {
+            auto socket = source.socket_below();
+            if constexpr (!std::is_same_v<decltype(socket), std::nullptr_t>) {
+              if (socket) {
+                return socket->async_wait(
+                    asio::socket_base::wait_read,
+                    [this, &d, keep = this->shared_from_this()](std::error_code ec) {
+                      if (d.ended) return;
+                      if (ec) return fail(d, ec);
+                      guarded(d, [&] { std::visit([&](auto& s) { read(d, s); }, d.source); });
+                    });
+              }
             }
           }
-        }
-        source.wake();
-      }
-      const std::error_code read_ec = co_await source.read();
-      if (read_ec == asio::error::eof) {
-        co_await async_shutdown_send(to);
-        co_return std::error_code{};
-      }
-      if (read_ec) {
-        close_both();
-        co_return read_ec;
-      }
-      counters.last_activity = std::chrono::steady_clock::now();
-      const asio::const_buffer data = source.data();
-      auto [write_ec, written] =
-          co_await asio::async_write(to, data, transfer_whole(data.size()), use_tuple);
-      if (write_ec) {
-        close_both();
-        co_return write_ec;
-      }
-      source.consume(written);
-      counter += written;
-      counters.last_activity = std::chrono::steady_clock::now();
-      if (source.settle()) release_output(to);
-    }
-  } catch (...) {
-    close_both();
-    throw;
+          read(d, source);
+        },
+        d.source);
   }
+
+  template <class D, class Source>
+  void read(D& d, Source& source) {
+    if (source.silent()) source.wake();
+    source.async_read([this, &d, keep = this->shared_from_this()](std::error_code ec) {
+      if (d.ended) return;
+      guarded(d, [&] { on_read(d, ec); });
+    });
+  }
+
+  template <class D>
+  void on_read(D& d, std::error_code ec) {
+    if (ec == asio::error::eof) return end_of_stream(d);
+    if (ec) return fail(d, ec);
+    counters_.last_activity = std::chrono::steady_clock::now();
+    const asio::const_buffer data = std::visit([](auto& s) { return s.data(); }, d.source);
+    asio::async_write(
+        d.to, data, transfer_whole(data.size()),
+        [this, &d, keep = this->shared_from_this()](std::error_code write_ec, std::size_t n) {
+          if (d.ended) return;
+          guarded(d, [&] { on_written(d, write_ec, n); });
+        });
+  }
+
+  template <class D>
+  void on_written(D& d, std::error_code ec, std::size_t written) {
+    if (ec) return fail(d, ec);
+    const bool silent = std::visit(
+        [&](auto& s) {
+          s.consume(written);
+          return s.settle();
+        },
+        d.source);
+    d.counter += written;
+    counters_.last_activity = std::chrono::steady_clock::now();
+    if (silent) release_output(d.to);
+    next(d);
+  }
+
+  // The stream's own half-close, which may send frames first (the SSL method's close_notify)
+  // and which a user's stream may provide: an awaitable, run for just this once.
+  template <class D>
+  void end_of_stream(D& d) {
+    asio::co_spawn(d.to.get_executor(), async_shutdown_send(d.to),
+                   [this, &d, keep = this->shared_from_this()](std::exception_ptr e) {
+                     if (d.ended) return;
+                     guarded(d, [&] {
+                       if (e) std::rethrow_exception(e);
+                       ended(d);
+                     });
+                   });
+  }
+
+  template <class D>
+  void fail(D& d, std::error_code ec) {
+    // The first real cause is reported, not the aborts it causes in the other direction.
+    if (!first_error_ || first_error_ == asio::error::operation_aborted) first_error_ = ec;
+    close_both();
+    ended(d);
+  }
+
+  void close_both() {
+    if (closed_) return;
+    closed_ = true;
+    close_stream(a_);
+    close_stream(b_);
+  }
+
+  template <class D>
+  void ended(D& d) {
+    if (d.ended) return;
+    d.ended = true;
+    if (!up_.ended || !down_.ended) return;
+    auto done = std::move(done_);
+    if (done) done(thrown_, first_error_);
+  }
+
+  relay_counters& counters_;
+  relay_options options_;
+  A& a_;
+  B& b_;
+  direction<A, B> up_;
+  direction<B, A> down_;
+  bool closed_ = false;
+  std::error_code first_error_;
+  std::exception_ptr thrown_;
+  done_handler done_;
+};
+
+// Starts a stream relay owned by its own pending handlers.
+template <class A, class B>
+void start_stream_relay(A& a, B& b, relay_counters& counters, const relay_options& options,
+                        typename stream_relay<A, B>::done_handler done) {
+  auto relay = std::make_shared<stream_relay<A, B>>(a, b, counters, options);
+  relay->start(std::move(done));
 }
 
-// Not a coroutine itself: it picks the source and returns the pump's one coroutine.
-template <class From, class To, class Close>
-asio::awaitable<std::error_code> pump(From& from, To& to, const relay_options& options,
-                                      std::uint64_t& counter, relay_counters& counters,
-                                      Close close_both) {
-  auto protected_stream = protected_of(from);
-  if constexpr (!std::is_same_v<decltype(protected_stream), std::nullptr_t>) {
-    if (protected_stream)
-      return pump_from(unwrapping_source(*protected_stream), to, counter, counters, close_both);
-  }
-  return pump_from(copying_source<From>(from, options), to, counter, counters, close_both);
-}
 }  // namespace detail
 
 // Relays until both directions have ended. Returns the first error, or none when both sides
-// closed in order. Both streams must live on the same strand as the caller.
+// closed in order; an exception from a stream ends both directions and is rethrown here. Both
+// streams must live on the same strand as the caller.
 template <class A, class B>
 asio::awaitable<std::error_code> relay(A& a, B& b, relay_counters& counters,
                                        relay_options options = {}) {
+  // The relay runs on completion handlers; this coroutine only waits for its end, posted to it.
+  auto wait_for = [&](auto start) {
+    return asio::async_initiate<decltype(detail::use_tuple),
+                                void(std::exception_ptr, std::error_code)>(
+        [&a, start = std::move(start)](auto handler) {
+          auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+          auto ex = asio::get_associated_executor(*shared, a.get_executor());
+          start([shared, ex](std::exception_ptr e, std::error_code ec) {
+            asio::post(ex, [shared, e, ec] { (*shared)(e, ec); });
+          });
+        },
+        detail::use_tuple);
+  };
   if constexpr (std::is_same_v<decltype(detail::plain_socket(a)), asio::ip::tcp::socket*> &&
                 std::is_same_v<decltype(detail::plain_socket(b)), asio::ip::tcp::socket*>) {
     auto* x = detail::plain_socket(a);
     auto* y = detail::plain_socket(b);
     if (x && y) {
-      auto [ec] = co_await asio::async_initiate<decltype(detail::use_tuple), void(std::error_code)>(
-          [x, y, &counters, &options](auto handler) {
-            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            auto ex = asio::get_associated_executor(*shared, x->get_executor());
-            detail::start_socket_relay(*x, *y, counters, options, [shared, ex](std::error_code e) {
-              asio::post(ex, [shared, e] { (*shared)(e); });
-            });
-          },
-          detail::use_tuple);
+      auto [thrown, ec] = co_await wait_for([&](auto done) {
+        detail::start_socket_relay(*x, *y, counters, options,
+                                   [done](std::error_code e) { done(nullptr, e); });
+      });
       co_return ec;
     }
   }
-  bool closed = false;
-  auto close_both = [&] {
-    if (closed) return;
-    closed = true;
-    close_stream(a);
-    close_stream(b);
-  };
-  // Both pumps run until each has ended: an error or exception in one closes both streams, which
-  // ends the other (the group also cancels it on an exception). A parallel group directly, not
-  // awaitable_operators' && (which builds the same group inside two more coroutine frames).
-  const auto executor = co_await asio::this_coro::executor;
-  auto up_pump = detail::pump(a, b, options, counters.a_to_b, counters, close_both);
-  auto down_pump = detail::pump(b, a, options, counters.b_to_a, counters, close_both);
-  auto group = asio::experimental::make_parallel_group(
-      asio::co_spawn(executor, std::move(up_pump), asio::experimental::deferred),
-      asio::co_spawn(executor, std::move(down_pump), asio::experimental::deferred));
-  auto [order, up_thrown, up, down_thrown, down] =
-      co_await group.async_wait(asio::experimental::wait_for_one_error(), asio::use_awaitable);
-  (void)order;
-  if (up_thrown) std::rethrow_exception(up_thrown);
-  if (down_thrown) std::rethrow_exception(down_thrown);
-  // An error in one direction aborts the other: report the cause, not the abort.
-  if (up && up != asio::error::operation_aborted) co_return up;
-  if (down && down != asio::error::operation_aborted) co_return down;
-  co_return up ? up : down;
+  auto [thrown, ec] = co_await wait_for(
+      [&](auto done) { detail::start_stream_relay(a, b, counters, options, std::move(done)); });
+  if (thrown) std::rethrow_exception(thrown);
+  co_return ec;
 }
 
 }  // namespace socks5

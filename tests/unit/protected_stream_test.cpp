@@ -431,3 +431,26 @@ TEST_CASE("relay from a protected stream: straight from its buffer, and no buffe
   REQUIRE(relay_result.has_value());
   CHECK_FALSE(*relay_result);
 }
+
+TEST_CASE("stream relay: an io_context destroyed mid-relay frees the relay and its handler") {
+  // The relay is owned by its pending handlers: what its completion handler holds is freed with
+  // the io_context's pending operations, and nothing is left in a cycle.
+  auto held = std::make_shared<int>(0);
+  const std::weak_ptr<int> watch = held;
+  {
+    asio::io_context ctx;
+    socket_type peer(ctx), near(ctx), target_near(ctx), target(ctx);
+    asio::local::connect_pair(peer, near);
+    asio::local::connect_pair(target_near, target);
+    ProtectedStream<socket_type, test::fake_protection> relayed(std::move(near), 1000);
+    relay_counters counters;
+    bool done = false;
+    detail::start_stream_relay(
+        relayed, target_near, counters, relay_options{},
+        [&done, held = std::move(held)](std::exception_ptr, std::error_code) { done = true; });
+    ctx.poll();  // both directions now wait for data
+    CHECK_FALSE(done);
+    CHECK(relayed.buffer_capacity() == 0);  // and hold no buffer while they wait
+  }
+  CHECK(watch.expired());
+}
