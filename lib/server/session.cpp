@@ -55,8 +55,8 @@ asio::awaitable<void> session::run() {
   arm_watchdog(handshake_deadline_);
 
   const std::error_code ec = co_await serve();
-  // A plain relay runs on without this coroutine, and finishes the session itself.
-  if (relay_) co_return;
+  // A relay runs on without this coroutine, and finishes the session itself.
+  if (relay_ || relay_started_) co_return;
   finish(ec);
 }
 
@@ -234,8 +234,14 @@ asio::awaitable<std::error_code> session::relay_upstream() {
     relay_->start([this](std::error_code ec) { finish(ec); }, weak_from_this());
     co_return std::error_code{};
   }
-  const std::error_code relay_ec = co_await relay(client_, *upstream_, counters_, options);
-  co_return relay_ec;
+  // Protected: a relay of its own, on completion handlers too, which holds the session.
+  relay_started_ = true;
+  detail::start_stream_relay(
+      client_, *upstream_, counters_, options,
+      [self = shared_from_this()](std::exception_ptr thrown, std::error_code ec) {
+        self->finish(thrown && !ec ? make_error_code(errc::general_failure) : ec);
+      });
+  co_return std::error_code{};
 }
 
 asio::awaitable<std::error_code> session::watch_client() {
