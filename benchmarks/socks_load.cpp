@@ -182,7 +182,9 @@ asio::awaitable<std::error_code> open(tcp::socket& s, const options& o, const ch
   std::array<std::uint8_t, 262> reply{};
   auto [e4, n4] = co_await asio::async_read(s, asio::buffer(reply.data(), 5), use_tuple);
   if (e4) co_return e4;
-  if (reply[0] != 0x05 || reply[1] != 0x00) co_return protocol_error();
+  if (reply[0] != 0x05) co_return protocol_error();
+  // A refusal says which (X'05' connection refused, ...), not just that the reply was not X'00'.
+  if (reply[1] != 0x00) co_return socks5::error_from_reply(reply[1]);
   // VER REP RSV ATYP, then the bound address (one octet of it read already) and the port.
   std::size_t rest = 0;
   switch (reply[3]) {
