@@ -324,6 +324,45 @@ TEST_CASE("the client sees a proxy that vanishes without STATE 04 as missing_clo
   CHECK(ec == errc::missing_close_notify);
 }
 
+TEST_CASE("an SSL session's relay: activity keeps it, the idle timeout ends it, with its record") {
+  asio::io_context ctx;
+  test::echo_server target(ctx);
+  test::record_log log;
+  auto options = ssl_only();
+  options.idle_timeout = 600ms;
+  options.on_session_end = log.hook();
+  test::proxy proxy(ctx, options);
+  socks5::client c(ctx.get_executor(), "localhost", proxy.port(), ssl_client());
+  const address where(target.endpoint());
+  auto ec = test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
+    auto s = co_await c.async_connect(where, asio::use_awaitable);
+    asio::steady_timer timer(ctx);
+    for (int i = 0; i < 4; ++i) {  // 1.2 s of traffic in total, never 600 ms idle
+      timer.expires_after(300ms);
+      co_await timer.async_wait(asio::use_awaitable);
+      std::array<char, 1> x{'x'};
+      co_await asio::async_write(s, asio::buffer(x), asio::use_awaitable);
+      std::array<char, 1> back{};
+      co_await asio::async_read(s, asio::buffer(back), asio::use_awaitable);
+      CHECK(back[0] == 'x');
+    }
+    std::array<char, 64> buf;
+    auto [e, n] = co_await s.async_read_some(asio::buffer(buf), detail::use_tuple);
+    // The session ends once its relay does, which finishes it from a completion handler.
+    for (int i = 0; i < 300 && log.wait_for(1, 0ms).empty(); ++i) {
+      timer.expires_after(10ms);
+      co_await timer.async_wait(asio::use_awaitable);
+    }
+    co_return e;
+  }());
+  CHECK(ec == errc::missing_close_notify);  // closed outright, as on stop()
+  auto records = log.wait_for(1, 0ms);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].error == errc::idle_timeout);
+  CHECK(records[0].bytes_up == 4);
+  CHECK(records[0].bytes_down == 4);
+}
+
 TEST_CASE("UDP under the SSL method: with UDP-Naked plain datagrams; without it no UDP at all") {
   asio::io_context ctx;
   test::udp_echo echo(ctx);
