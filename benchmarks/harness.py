@@ -1,5 +1,5 @@
 """What benchmarks/run and benchmarks/load-test share: logging, the build, the processes they
-start and stop, and ports on the loopback."""
+start and stop, ports on the loopback, and a Heimdal realm for GSS-API."""
 
 import os
 import random
@@ -11,6 +11,7 @@ import sys
 import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REALM = "TEST.SOCKS"
 
 
 def log(text):
@@ -150,3 +151,48 @@ def wait_for_port(port, proc, seconds=15.0):
         except OSError:
             time.sleep(0.05)
     return False
+
+
+def must(argv, env=None, cwd=None):
+    done = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode != 0:
+        raise Failure(f"{' '.join(argv)} failed:\n{done.stdout}")
+
+
+def make_realm(d):
+    """A Heimdal realm in `d` on a free port: the KDC process's argv, and the krb5.conf path."""
+    port = free_port()
+    conf = os.path.join(d, "krb5.conf")
+    with open(conf, "w") as f:
+        f.write(f"[libdefaults]\n\tdefault_realm = {REALM}\n\tdns_lookup_kdc = false\n"
+                "\tdns_lookup_realm = false\n\trdns = false\n\tdns_canonicalize_hostname = false\n"
+                f"[realms]\n\t{REALM} = {{\n\t\tkdc = 127.0.0.1:{port}\n\t}}\n"
+                f"[domain_realm]\n\tlocalhost = {REALM}\n"
+                # On one line Heimdal would silently use the system's database.
+                f"[kdc]\n\tdatabase = {{\n\t\tdbname = {d}/heimdal\n\t\tmkey_file = {d}/m-key\n"
+                f"\t}}\n\tports = {port}\n\taddresses = 127.0.0.1\n"
+                f"[logging]\n\tkdc = FILE:{d}/kdc.log\n")
+    env = dict(os.environ, KRB5_CONFIG=conf)
+    kadmin = ["kadmin", "-l", "-c", conf]
+    must(["kstash", "--random-key", f"--key-file={d}/m-key"], env=env, cwd=d)
+    must(kadmin + ["init", "--realm-max-ticket-life=unlimited",
+                   "--realm-max-renewable-life=unlimited", REALM], env=env, cwd=d)
+    for principal in ("rcmd/localhost", "alice"):
+        must(kadmin + ["add", "--random-key", "--use-defaults", f"{principal}@{REALM}"], env=env)
+    must(kadmin + ["ext_keytab", "-k", f"{d}/server.keytab", f"rcmd/localhost@{REALM}"], env=env)
+    must(kadmin + ["ext_keytab", "-k", f"{d}/alice.keytab", f"alice@{REALM}"], env=env)
+    return ["/usr/lib/heimdal-servers/kdc", f"--config-file={conf}"], port, conf
+
+
+def start_realm(d, procs):
+    """A realm made by make_realm(d), its KDC started by `procs` and alice's credentials fetched:
+    (the KDC process, its port, the krb5.conf path, alice's credential cache)."""
+    kdc_argv, kdc_port, conf = make_realm(d)
+    env = dict(os.environ, KRB5_CONFIG=conf, KRB5CCNAME=f"FILE:{d}/default.cc")
+    kdc = procs.start("kdc", kdc_argv, env=env)
+    if not wait_for_port(kdc_port, kdc):
+        raise Failure("the KDC did not start:\n" + procs.log_tail("kdc"))
+    ccache = f"FILE:{d}/alice.cc"
+    must(["kinit", "-c", ccache, "-k", "-t", f"{d}/alice.keytab", f"alice@{REALM}"], env=env)
+    return kdc, kdc_port, conf, ccache

@@ -130,14 +130,16 @@ def protected_rows(protected):
                      "reference": ssl["plain_relay_mib_per_s"],
                      "reference_title": "unprotected relay",
                      "ratio": ratio(ssl["ssl_relay_mib_per_s"], ssl["plain_relay_mib_per_s"])})
-    idle = protected.get("ssl-idle")
-    if idle:
-        rows.append({"metric": "ssl_idle",
-                     "title": f"RSS per idle SSL session ({idle['sessions']} held)",
-                     "server": "socks5-proxy ssl 1 thr", "unit": "KiB/session",
-                     "value": idle["ssl_kib"], "reference": idle["plain_kib"],
-                     "reference_title": "unprotected idle session",
-                     "ratio": ratio(idle["ssl_kib"], idle["plain_kib"])})
+    for method, name, server in (("ssl", "SSL", "socks5-proxy ssl 1 thr"),
+                                 ("gss", "GSS-API level 2", "socks5-proxy gssapi 1 thr")):
+        idle = protected.get(f"{method}-idle")
+        if idle:
+            rows.append({"metric": f"{method}_idle",
+                         "title": f"RSS per idle {name} session ({idle['sessions']} held)",
+                         "server": server, "unit": "KiB/session",
+                         "value": idle[f"{method}_kib"], "reference": idle["plain_kib"],
+                         "reference_title": "unprotected idle session",
+                         "ratio": ratio(idle[f"{method}_kib"], idle["plain_kib"])})
     return rows
 
 

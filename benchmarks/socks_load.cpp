@@ -6,7 +6,7 @@
 //   socks-load --mode cps  --target ADDR:PORT [--socks ADDR:PORT] [--concurrency N] [--seconds S]
 //   socks-load --mode bulk --target ADDR:PORT [--socks ADDR:PORT] [--streams K] [--seconds S]
 //   socks-load --mode idle --target ADDR:PORT [--socks ADDR:PORT] [--sessions N] [--parallel P]
-//              [--ssl-ca FILE]
+//              [--ssl-ca FILE | --gss-ccache CCACHE [--gss-level 1|2]]
 //   common: [--threads N] [--warmup S] [--size BYTES] [--label TEXT]
 //
 // cps:  each of N loops repeatedly connects, negotiates, CONNECTs to an echo target, sends
@@ -18,7 +18,9 @@
 //       most P opening at once; prints "ready OPENED" on stdout, holds them until stdin closes
 //       or SIGINT/SIGTERM arrives, then closes them all. With --ssl-ca the sessions are opened
 //       by the library's client with the SSL method only, trusting the CA certificates in FILE
-//       (the hand-written bytes speak no TLS): the memory of an idle protected session.
+//       (the hand-written bytes speak no TLS): the memory of an idle protected session. With
+//       --gss-ccache they are opened with GSS-API alone (service rcmd@localhost, credentials
+//       from CCACHE, the protection level --gss-level, default 2).
 #include <signal.h>
 #include <unistd.h>
 
@@ -55,6 +57,7 @@
 #include "cli.hpp"
 #include "load_checks.hpp"
 #include "process_stats.hpp"
+#include "socks5/auth/gssapi.hpp"
 #include "socks5/auth/ssl.hpp"
 #include "socks5/client.hpp"
 
@@ -78,7 +81,9 @@ struct options {
   std::size_t size = 1024;
   double seconds = 5;
   double warmup = 0.5;
-  std::string ssl_ca;  // idle sessions with the SSL method, trusting these CAs
+  std::string ssl_ca;      // idle sessions with the SSL method, trusting these CAs
+  std::string gss_ccache;  // idle sessions with GSS-API, with these credentials
+  int gss_level = 2;
 };
 
 // Addresses are IPv4 only: the CONNECT request is written by hand for an IPv4 target (ATYP 01).
@@ -99,7 +104,7 @@ options parse(int argc, char** argv) {
           "socks-load --mode cps|bulk|idle --target ADDR:PORT [--socks ADDR:PORT] [--threads N]\n"
           "           [--concurrency N] [--streams K] [--sessions N] [--parallel P]\n"
           "           [--seconds S] [--warmup S] [--size BYTES] [--label TEXT]\n"
-          "           [--ssl-ca FILE]\n");
+          "           [--ssl-ca FILE | --gss-ccache CCACHE [--gss-level 1|2]]\n");
     else if (a == "--mode")
       o.mode = args.value();
     else if (a == "--socks")
@@ -126,6 +131,10 @@ options parse(int argc, char** argv) {
       o.warmup = cli::real(args.value(), 0, 1e6);
     else if (a == "--ssl-ca")
       o.ssl_ca = args.value();
+    else if (a == "--gss-ccache")
+      o.gss_ccache = args.value();
+    else if (a == "--gss-level")
+      o.gss_level = static_cast<int>(cli::number(args.value(), 1, 2));
     else
       cli::fail("unknown option '{}' (see --help)", a);
   }
@@ -133,8 +142,10 @@ options parse(int argc, char** argv) {
   if (o.mode != "cps" && o.mode != "bulk" && o.mode != "idle")
     cli::fail("--mode is cps, bulk or idle");
   if (o.target.port() == 0) cli::fail("--target ADDR:PORT is required");
-  if (!o.ssl_ca.empty() && (o.mode != "idle" || !o.socks))
-    cli::fail("--ssl-ca is for --mode idle through --socks");
+  const bool protected_idle = !o.ssl_ca.empty() || !o.gss_ccache.empty();
+  if (protected_idle && (o.mode != "idle" || !o.socks))
+    cli::fail("--ssl-ca and --gss-ccache are for --mode idle through --socks");
+  if (!o.ssl_ca.empty() && !o.gss_ccache.empty()) cli::fail("one of --ssl-ca and --gss-ccache");
   return o;
 }
 
@@ -418,18 +429,31 @@ struct plain_opener {
   }
 };
 
-// Opens a session with the SSL method, through the library's client.
-struct ssl_opener {
+// The one protecting method the options ask for: the SSL method or GSS-API.
+socks5::any_client_auth protecting_method(const options& o, std::error_code& ec) {
+  if (!o.gss_ccache.empty()) {
+    socks5::GssapiAuth::client_options gss;
+    gss.service = "rcmd@localhost";
+    gss.ccache = o.gss_ccache;
+    gss.levels = {o.gss_level == 1 ? socks5::gss_level::integrity
+                                   : socks5::gss_level::confidentiality};
+    return socks5::GssapiAuth::client(gss);
+  }
+  socks5::SslAuth::client_options ssl;
+  ssl.ca_file = o.ssl_ca;
+  return socks5::SslAuth::client::create(ssl, ec);
+}
+
+// Opens a session with a protecting method (SSL or GSS-API), through the library's client.
+struct protected_opener {
   using session = socks5::stream<tcp::socket>;
-  explicit ssl_opener(const options& opts) : o(opts) {}
+  explicit protected_opener(const options& opts) : o(opts) {}
   const options& o;
   std::optional<socks5::client> proxy;
   asio::awaitable<std::error_code> operator()(std::unique_ptr<session>& s, const char*& step) {
     if (!proxy) {
-      socks5::SslAuth::client_options ssl;
-      ssl.ca_file = o.ssl_ca;
       std::error_code ec;
-      auto method = socks5::SslAuth::client::create(ssl, ec);
+      auto method = protecting_method(o, ec);
       if (ec) co_return ec;
       socks5::client_options options;
       options.methods = {std::move(method)};
@@ -518,6 +542,6 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (o.mode == "cps") return run_cps(o);
   if (o.mode == "bulk") return run_bulk(o);
-  if (!o.ssl_ca.empty()) return run_idle<ssl_opener>(o);
+  if (!o.ssl_ca.empty() || !o.gss_ccache.empty()) return run_idle<protected_opener>(o);
   return run_idle<plain_opener>(o);
 }
