@@ -84,6 +84,9 @@ struct options {
   std::string ssl_ca;      // idle sessions with the SSL method, trusting these CAs
   std::string gss_ccache;  // idle sessions with GSS-API, with these credentials
   int gss_level = 2;
+
+  // Idle sessions opened with a protecting method, through the library's client.
+  bool protected_idle() const { return !ssl_ca.empty() || !gss_ccache.empty(); }
 };
 
 // Addresses are IPv4 only: the CONNECT request is written by hand for an IPv4 target (ATYP 01).
@@ -142,8 +145,7 @@ options parse(int argc, char** argv) {
   if (o.mode != "cps" && o.mode != "bulk" && o.mode != "idle")
     cli::fail("--mode is cps, bulk or idle");
   if (o.target.port() == 0) cli::fail("--target ADDR:PORT is required");
-  const bool protected_idle = !o.ssl_ca.empty() || !o.gss_ccache.empty();
-  if (protected_idle && (o.mode != "idle" || !o.socks))
+  if (o.protected_idle() && (o.mode != "idle" || !o.socks))
     cli::fail("--ssl-ca and --gss-ccache are for --mode idle through --socks");
   if (!o.ssl_ca.empty() && !o.gss_ccache.empty()) cli::fail("one of --ssl-ca and --gss-ccache");
   return o;
@@ -542,6 +544,6 @@ int main(int argc, char** argv) {
   ::signal(SIGPIPE, SIG_IGN);
   if (o.mode == "cps") return run_cps(o);
   if (o.mode == "bulk") return run_bulk(o);
-  if (!o.ssl_ca.empty() || !o.gss_ccache.empty()) return run_idle<protected_opener>(o);
+  if (o.protected_idle()) return run_idle<protected_opener>(o);
   return run_idle<plain_opener>(o);
 }

@@ -56,7 +56,7 @@ asio::awaitable<void> session::run() {
 
   const std::error_code ec = co_await serve();
   // A relay runs on without this coroutine, and finishes the session itself.
-  if (relay_ || relay_started_) co_return;
+  if (relay_started_) co_return;
   finish(ec);
 }
 
@@ -227,6 +227,8 @@ asio::awaitable<std::error_code> session::relay_upstream() {
   options.buffers = &server_->relay_buffers;
   options.splice = server_->options.relay_splice;
   options.pipes = &server_->relay_pipes;
+  // Either relay runs on completion handlers, and finishes the session when it ends.
+  relay_started_ = true;
   if (!client_.protected_stream() && !upstream_->protected_stream()) {
     // Handed to completion handlers: an idle session then holds no coroutine frame at all.
     relay_.emplace(client_.next_layer(), upstream_->next_layer(), counters_, options);
@@ -234,8 +236,7 @@ asio::awaitable<std::error_code> session::relay_upstream() {
     relay_->start([this](std::error_code ec) { finish(ec); }, weak_from_this());
     co_return std::error_code{};
   }
-  // Protected: a relay of its own, on completion handlers too, which holds the session.
-  relay_started_ = true;
+  // Protected: a relay of its own, which holds the session.
   detail::start_stream_relay(
       client_, *upstream_, counters_, options,
       [self = shared_from_this()](std::exception_ptr thrown, std::error_code ec) {

@@ -35,8 +35,8 @@ class session : public std::enable_shared_from_this<session> {
   asio::awaitable<std::error_code> serve_bind(const address& expected_peer);  // session_bind.cpp
   asio::awaitable<std::error_code> serve_udp(const address& client_hint);     // session_udp.cpp
   // After the success reply: relay between the client and upstream_ until both ends close.
-  // The relay is started and runs on after this returns: unprotected, it is relay_; protected,
-  // a stream relay that owns itself (relay_started_).
+  // The relay is started and runs on after this returns (relay_started_): unprotected, it is
+  // relay_; protected, a stream relay that owns itself.
   asio::awaitable<std::error_code> relay_upstream();
   // The session's end: the record, the accounting, the hook.
   void finish(std::error_code ec);
