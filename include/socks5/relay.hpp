@@ -92,6 +92,12 @@ struct relay_options {
 
 namespace detail {
 
+// A relay ends with the first real cause, not the aborts that closing the streams for it causes
+// in the other direction.
+inline void keep_first_cause(std::error_code& first, std::error_code ec) {
+  if (!first || first == asio::error::operation_aborted) first = ec;
+}
+
 // The socket to wait on for readability before taking a buffer, when there is one: a plain
 // socket has nothing buffered above the kernel; a protected stream may have.
 template <class Protocol, class Executor>
@@ -394,8 +400,7 @@ class stream_relay : public std::enable_shared_from_this<stream_relay<A, B>> {
 
   template <class D>
   void fail(D& d, std::error_code ec) {
-    // The first real cause is reported, not the aborts it causes in the other direction.
-    if (!first_error_ || first_error_ == asio::error::operation_aborted) first_error_ = ec;
+    keep_first_cause(first_error_, ec);
     close_both();
     ended(d);
   }

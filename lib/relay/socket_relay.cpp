@@ -222,8 +222,7 @@ void socket_relay::end_of_stream(direction& d) {
 }
 
 void socket_relay::fail(direction& d, std::error_code ec) {
-  // The first real cause is reported, not the aborts it causes in the other direction.
-  if (!first_error_ || first_error_ == asio::error::operation_aborted) first_error_ = ec;
+  keep_first_cause(first_error_, ec);
   std::error_code ignored;
   up_.from.close(ignored);
   down_.from.close(ignored);
