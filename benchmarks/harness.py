@@ -120,6 +120,40 @@ def ephemeral_range():
         return 32768, 60999
 
 
+def ephemeral_ports_in_use():
+    """How many ports of the ephemeral range some TCP socket holds, TIME_WAIT ones included."""
+    low, high = ephemeral_range()
+    used = set()
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                next(f, None)
+                for line in f:
+                    local = line.split(None, 2)[1]
+                    port = int(local.rsplit(":", 1)[1], 16)
+                    if low <= port <= high:
+                        used.add(port)
+        except OSError:
+            continue
+    return len(used)
+
+
+def wait_for_ephemeral_ports(needed, seconds=75.0):
+    """Waits (up to `seconds`, a little more than TIME_WAIT lasts) until `needed` ephemeral ports
+    are free: binding to port 0, as a BIND listener does, takes a port no socket holds, and a run
+    just before may have left most of them in TIME_WAIT. Returns how many are free."""
+    low, high = ephemeral_range()
+    end = time.monotonic() + seconds
+    free = high - low + 1 - ephemeral_ports_in_use()
+    if free < needed:
+        log(f"waiting for ports in TIME_WAIT to drain: {free} of {high - low + 1} ephemeral "
+            f"ports free, {needed} wanted")
+    while free < needed and time.monotonic() < end:
+        time.sleep(1.0)
+        free = high - low + 1 - ephemeral_ports_in_use()
+    return free
+
+
 def free_port():
     """A port on 127.0.0.1 for a server to listen on, below the ephemeral range: a run leaves
     tens of thousands of its connections' ports in TIME_WAIT, which can leave no ephemeral port
