@@ -7,52 +7,14 @@
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "proc_status.hpp"
+
 namespace bench {
-
-// VmRSS of `pid` in KiB, or -1 when the process is gone.
-inline long rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (status >> key) {
-    if (key == "VmRSS:") {
-      long kib = -1;
-      status >> kib;
-      return kib;
-    }
-    status.ignore(1 << 16, '\n');
-  }
-  return -1;
-}
-
-// The descriptors of `pid` by kind; `open` is -1 when the process is gone.
-struct descriptors {
-  long open = -1;
-  long sockets = 0;
-  long pipes = 0;
-};
-
-inline descriptors fd_count(pid_t pid) {
-  descriptors d;
-  std::error_code ec;
-  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
-  if (ec) return d;
-  d.open = 0;
-  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    if (ec) return descriptors{};
-    ++d.open;
-    const auto target = std::filesystem::read_symlink(it->path(), ec).string();
-    if (target.rfind("socket:", 0) == 0) ++d.sockets;
-    if (target.rfind("pipe:", 0) == 0) ++d.pipes;
-  }
-  return d;
-}
 
 struct process_sample {
   long rss_kib = 0;  // summed over the processes
@@ -65,14 +27,14 @@ struct process_sample {
 inline process_sample sample(const std::vector<pid_t>& pids) {
   process_sample s;
   for (auto pid : pids) {
-    const long rss = rss_kib(pid);
-    const auto fds = fd_count(pid);
-    if (rss < 0 || fds.open < 0) {
+    const long rss = proc_status::rss_kib(pid);
+    const auto fds = proc_status::count_fds(pid);
+    if (rss < 0 || !fds.alive) {
       s.all_alive = false;
       continue;
     }
     s.rss_kib += rss;
-    s.fds += fds.open;
+    s.fds += fds.total();
     s.sockets += fds.sockets;
     s.pipes += fds.pipes;
   }

@@ -247,7 +247,7 @@ int main(int argc, char** argv) {
   std::string sockets_each;
   for (auto pid : o.pids)
     sockets_each +=
-        fmt::format("{}{}", sockets_each.empty() ? "" : ",", bench::fd_count(pid).sockets);
+        fmt::format("{}{}", sockets_each.empty() ? "" : ",", proc_status::count_fds(pid).sockets);
   fmt::print(stderr,
              "socks-hold: {} of {} sessions open in {:.1f} s, server RSS {:.1f} MiB, sockets per "
              "server process [{}]\n",

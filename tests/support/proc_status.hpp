@@ -1,0 +1,61 @@
+// What another process holds, read from /proc: its resident memory and its descriptors by kind.
+// Shared by the hostile tests and the load programs, which watch the proxy they drive.
+#pragma once
+
+#include <sys/types.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <system_error>
+
+namespace proc_status {
+
+// VmRSS of `pid` in KiB, or -1 when the process is gone.
+inline long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      long kib = -1;
+      status >> kib;
+      return kib;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return -1;
+}
+
+struct descriptors {
+  bool alive = false;  // the descriptor table could be read
+  long sockets = 0;
+  long pipes = 0;
+  long other = 0;      // epoll, eventfd, timerfd, files
+  std::string others;  // what the other descriptors are, for messages
+  long total() const { return sockets + pipes + other; }
+};
+
+inline descriptors count_fds(pid_t pid) {
+  descriptors d;
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+  if (ec) return d;
+  d.alive = true;
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (ec) return descriptors{};
+    std::error_code link_ec;
+    const auto target = std::filesystem::read_symlink(it->path(), link_ec).string();
+    if (link_ec) continue;  // closed while we looked
+    if (target.rfind("socket:", 0) == 0) {
+      ++d.sockets;
+    } else if (target.rfind("pipe:", 0) == 0) {
+      ++d.pipes;
+    } else {
+      ++d.other;
+      d.others += it->path().filename().string() + "->" + target + " ";
+    }
+  }
+  return d;
+}
+
+}  // namespace proc_status
