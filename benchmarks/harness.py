@@ -120,8 +120,8 @@ def ephemeral_range():
         return 32768, 60999
 
 
-def ephemeral_ports_in_use():
-    """How many ports of the ephemeral range some TCP socket holds, TIME_WAIT ones included."""
+def free_ephemeral_ports():
+    """How many ports of the ephemeral range no TCP socket holds, TIME_WAIT ones included."""
     low, high = ephemeral_range()
     used = set()
     for path in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -135,22 +135,21 @@ def ephemeral_ports_in_use():
                         used.add(port)
         except OSError:
             continue
-    return len(used)
+    return high - low + 1 - len(used)
 
 
 def wait_for_ephemeral_ports(needed, seconds=75.0):
     """Waits (up to `seconds`, a little more than TIME_WAIT lasts) until `needed` ephemeral ports
     are free: binding to port 0, as a BIND listener does, takes a port no socket holds, and a run
     just before may have left most of them in TIME_WAIT. Returns how many are free."""
-    low, high = ephemeral_range()
     end = time.monotonic() + seconds
-    free = high - low + 1 - ephemeral_ports_in_use()
+    free = free_ephemeral_ports()
     if free < needed:
-        log(f"waiting for ports in TIME_WAIT to drain: {free} of {high - low + 1} ephemeral "
-            f"ports free, {needed} wanted")
+        log(f"waiting for ports in TIME_WAIT to drain: {free} ephemeral ports free, "
+            f"{needed} wanted")
     while free < needed and time.monotonic() < end:
         time.sleep(1.0)
-        free = high - low + 1 - ephemeral_ports_in_use()
+        free = free_ephemeral_ports()
     return free
 
 
