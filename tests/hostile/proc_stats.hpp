@@ -17,6 +17,7 @@ namespace hostile {
 
 using fd_counts = proc_status::descriptors;
 using proc_status::count_fds;
+using proc_status::cpu_seconds;
 using proc_status::rss_kib;
 
 // Polls `condition` until it holds or `limit` passes: closes and frees settle in their own time.

@@ -1,11 +1,14 @@
-// What another process holds, read from /proc: its resident memory and its descriptors by kind.
+// What another process holds, read from /proc: its resident memory, the processor time it has
+// used and its descriptors by kind.
 // Shared by the hostile tests and the load programs, which watch the proxy they drive.
 #pragma once
 
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <system_error>
 
@@ -24,6 +27,23 @@ inline long rss_kib(pid_t pid) {
     status.ignore(1 << 16, '\n');
   }
   return -1;
+}
+
+// User plus system processor time `pid` has used, in seconds, or -1 when the process is gone.
+inline double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return -1;
+  // The command name, in parentheses, may hold spaces: the fields are counted after it.
+  const auto close = line.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(line.substr(close + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i)  // state (field 3) up to cmajflt (13)
+    fields >> skip;
+  long utime = 0, stime = 0;
+  if (!(fields >> utime >> stime)) return -1;
+  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 struct descriptors {
