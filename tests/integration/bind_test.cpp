@@ -3,6 +3,7 @@
 
 #include <asio/detached.hpp>
 
+#include "bytes.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
 #include "run.hpp"
@@ -138,4 +139,55 @@ TEST_CASE("BIND: the client leaving while the proxy waits ends the session at on
   auto records = log.wait_for(1, 2s);
   REQUIRE(records.size() == 1);
   CHECK(std::chrono::steady_clock::now() - start < 2s);
+}
+
+TEST_CASE("BIND: a peer named by its host name; a name that does not resolve gets X'04'") {
+  asio::io_context ctx;
+  test::proxy proxy(ctx);
+  // "localhost" stands for 127.0.0.1: the stranger (127.0.0.3) is turned away, the peer gets in.
+  auto r =
+      bind_and_echo(ctx, proxy, address("localhost", 0),
+                    {asio::ip::make_address("127.0.0.3"), asio::ip::make_address("127.0.0.1")});
+  REQUIRE_FALSE(r.error);
+  CHECK(r.peer.ip() == asio::ip::make_address("127.0.0.1"));
+  CHECK(r.echoed.hash == test::sha256(test::random_payload(100000, 61)));
+
+  CHECK(bind_and_echo(ctx, proxy, address("no-such-host.invalid", 0), {}).error ==
+        errc::host_unreachable);
+}
+
+TEST_CASE("BIND client: a first reply of 0.0.0.0 stands for the proxy's own address") {
+  // A proxy that answers BIND with an unspecified BND.ADDR, as RFC 1928 allows for "the address
+  // the client reached me at"; then names the peer in its second reply.
+  asio::io_context ctx;
+  tcp::acceptor proxy_listener(ctx, {asio::ip::address_v4::loopback(), 0});
+  test::bytes greeting(3), request(10);
+  auto scripted_proxy = [&]() -> asio::awaitable<void> {
+    auto s = co_await proxy_listener.async_accept(asio::use_awaitable);
+    co_await asio::async_read(s, asio::buffer(greeting), asio::use_awaitable);
+    const auto selected = test::b({0x05, 0x00});
+    co_await asio::async_write(s, asio::buffer(selected), asio::use_awaitable);
+    co_await asio::async_read(s, asio::buffer(request), asio::use_awaitable);
+    const auto first = test::b({0x05, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0x10, 0x92});
+    co_await asio::async_write(s, asio::buffer(first), asio::use_awaitable);
+    const auto second = test::b({0x05, 0x00, 0x00, 0x01, 127, 0, 0, 9, 0x15, 0xB3});
+    co_await asio::async_write(s, asio::buffer(second), asio::use_awaitable);
+  };
+  asio::co_spawn(ctx, scripted_proxy(), asio::detached);
+  socks5::client c(ctx.get_executor(), "127.0.0.1", proxy_listener.local_endpoint().port());
+  address announced, peer;
+  const auto ec = test::run(ctx, [&]() -> asio::awaitable<std::error_code> {
+    auto [bind_ec, listener] = co_await c.async_bind(address("127.0.0.1", 0), detail::use_tuple);
+    if (bind_ec) co_return bind_ec;
+    announced = listener.announce();
+    auto [accept_ec, s] = co_await listener.async_accept(peer, detail::use_tuple);
+    co_return accept_ec;
+  }());
+  REQUIRE_FALSE(ec);
+  CHECK(greeting == test::b({0x05, 0x01, 0x00}));
+  CHECK(request == test::b({0x05, 0x02, 0x00, 0x01, 127, 0, 0, 1, 0, 0}));
+  CHECK(announced.ip() == asio::ip::make_address("127.0.0.1"));
+  CHECK(announced.port() == 0x1092);
+  CHECK(peer.ip() == asio::ip::make_address("127.0.0.9"));
+  CHECK(peer.port() == 0x15B3);
 }
