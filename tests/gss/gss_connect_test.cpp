@@ -95,3 +95,36 @@ TEST_CASE("a capture of the wire: plaintext visible at level 1, none of it at le
     CHECK(plaintext_seen == (level == gss_level::integrity));
   }
 }
+
+TEST_CASE("the service named each way the options allow, on the client and on the server") {
+  test::realm();
+  // The client's forms: host-based with or without the host, or the Kerberos principal; the
+  // server's: any key of its keytab, a host-based name, or the principal.
+  const std::vector<std::string> client_names = {"", "rcmd", "rcmd@localhost",
+                                                 "rcmd/localhost@TEST.SOCKS"};
+  const std::vector<std::string> server_names = {"", "rcmd@localhost", "rcmd/localhost@TEST.SOCKS"};
+  for (const auto& server_name : server_names) {
+    for (const auto& client_name : client_names) {
+      INFO("client service '" << client_name << "', server service '" << server_name << "'");
+      asio::io_context ctx;
+      test::echo_server target(ctx);
+      GssapiAuth::server_options so;
+      so.service = server_name;
+      server_options options;
+      options.methods = {gss_server(so)};
+      test::proxy proxy(ctx, options);
+      auto co = test::alice();
+      co.service = client_name;
+      auto c = localhost_client(ctx, proxy, gss_client(co));
+      const auto data = test::random_payload(1024, 23);
+      auto run = [&]() -> asio::awaitable<test::received> {
+        auto s = co_await c.async_connect(address(target.endpoint()), asio::use_awaitable);
+        auto got = co_await test::echo_round_trip(s, data);
+        co_return got;
+      };
+      auto got = test::run(ctx, run());
+      CHECK_FALSE(got.error);
+      CHECK(got.hash == test::sha256(data));
+    }
+  }
+}

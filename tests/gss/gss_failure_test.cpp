@@ -96,6 +96,18 @@ TEST_CASE("a keytab without the service's key: the server aborts with 01 FF, the
   CHECK(r.took < 10s);
 }
 
+TEST_CASE("a level the server cannot give, chosen by its own answer hook, is an abort") {
+  // answer() picks level 0, which this server does not allow: it aborts rather than send it.
+  GssapiAuth::server_options so;
+  so.answer = [](gss_level) { return gss_level::clear; };
+  auto r = attempt(alice(), gss_server(so));
+  MESSAGE("client: " << r.client.message());
+  CHECK(r.client == errc::peer_aborted);
+  REQUIRE(r.server);
+  CHECK(r.server->error == errc::protection_level_rejected);
+  CHECK(r.took < 10s);
+}
+
 TEST_CASE("no ticket: an empty credentials cache") {
   auto o = alice();
   o.ccache = "FILE:" + (test::realm().dir() / "empty.cc");

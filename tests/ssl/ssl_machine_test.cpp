@@ -111,6 +111,15 @@ TEST_CASE("machines: TLS in STATE 01, options in STATE 02, then a working protec
   auto sp = server.take_protection();
   REQUIRE(cp);
   REQUIRE(sp);
+  // Both sides name the same negotiated suite and version: TLS 1.3, the newest both support.
+  const auto* ctls = dynamic_cast<const TlsProtection*>(cp.get());
+  const auto* stls = dynamic_cast<const TlsProtection*>(sp.get());
+  REQUIRE(ctls);
+  REQUIRE(stls);
+  CHECK(ctls->version() == "TLSv1.3");
+  CHECK(stls->version() == "TLSv1.3");
+  CHECK(ctls->cipher().rfind("TLS_", 0) == 0);
+  CHECK(ctls->cipher() == stls->cipher());
   std::vector<wire::byte> body, plain;
   const bytes request = b({0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, 0, 80});
   REQUIRE_FALSE(cp->wrap(request, body));
