@@ -167,3 +167,16 @@ TEST_CASE("client options: methods are offered in the configured order") {
   CHECK(test::run(ctx, run()) == errc::no_acceptable_methods);
   CHECK(greeting == std::vector<std::uint8_t>{0x05, 0x02, 0x02, 0x00});
 }
+
+TEST_CASE("a client tells back its executor, proxy and options") {
+  asio::io_context ctx;
+  client_options opts;
+  opts.methods = {UserPassAuth::client{"u", "p"}, NoAuth::client{}};
+  const socks5::client c(ctx.get_executor(), "proxy.example", 1080, opts);
+  CHECK(c.executor() == asio::any_io_executor(ctx.get_executor()));
+  CHECK(c.proxy_host() == "proxy.example");
+  CHECK(c.proxy_port() == 1080);
+  REQUIRE(c.options().methods.size() == 2);
+  CHECK(c.options().methods[0].code() == method::username_password);
+  CHECK(c.options().methods[1].code() == method::no_auth);
+}
