@@ -271,3 +271,26 @@ TEST_CASE("machines: leaving the option phase without an option message is a pro
   CHECK(t.server_error == errc::bad_ssl_options);
   CHECK_FALSE(t.server_done);
 }
+
+TEST_CASE("machines: a handshake frame with another VER, or STATE X'FF', ends the negotiation") {
+  struct tampering {
+    std::size_t offset;
+    std::uint8_t value;
+    std::error_code expected;
+  };
+  for (const auto& t :
+       {tampering{0, 0x02, errc::bad_frame_version}, tampering{1, 0xFF, errc::bad_state}}) {
+    INFO("octet " << t.offset << " set to " << int(t.value));
+    auto server = ssl_server().start({});
+    auto client = ssl_client_method().start({"localhost"});
+    bool tampered = false;
+    auto rewrite = [&](std::deque<std::uint8_t>& wire) {
+      if (tampered || wire.size() < 4) return;
+      wire[t.offset] = t.value;  // the header of the client's first frame
+      tampered = true;
+    };
+    auto tr = test::converse(client, server, rewrite);
+    CHECK(tr.server_error == t.expected);
+    CHECK_FALSE(tr.server_done);
+  }
+}
