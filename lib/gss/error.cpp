@@ -15,8 +15,13 @@ std::string display(OM_uint32 status, int type) {
         &minor, status, type, type == GSS_C_MECH_CODE ? GSS_KRB5_MECHANISM : GSS_C_NO_OID, &context,
         b.get());
     if (GSS_ERROR(major)) break;
+    // Heimdal pads some texts with spaces: trimmed, so that messages join and print cleanly.
+    std::string part = b.str();
+    part.erase(0, part.find_first_not_of(' '));
+    part.erase(part.find_last_not_of(' ') + 1);
+    if (part.empty()) continue;
     if (!text.empty()) text += "; ";
-    text += b.str();
+    text += part;
   } while (context != 0);
   return text.empty() ? "unknown GSS-API status " + std::to_string(status) : text;
 }
