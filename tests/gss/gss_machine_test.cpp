@@ -4,6 +4,9 @@
 
 #include <deque>
 
+#include <gssapi/gssapi.h>
+#include <krb5.h>
+
 #include "bytes.hpp"
 #include "gss_sides.hpp"
 #include "kdc.hpp"
@@ -216,4 +219,19 @@ TEST_CASE("machines: a server token that is no Kerberos reply is refused with an
     CHECK(step.error == condition::auth_failure);
     CHECK(client.take_protection() == nullptr);
   }
+}
+
+TEST_CASE("error categories: GSS-API major status and Kerberos codes, named by the library") {
+  const std::error_code no_cred(static_cast<int>(GSS_S_NO_CRED), gss_category());
+  CHECK(std::string(no_cred.category().name()) == "gssapi");
+  MESSAGE("GSS_S_NO_CRED: " << no_cred.message());
+  CHECK(no_cred.message().rfind("No credentials", 0) == 0);
+  CHECK(no_cred == condition::auth_failure);
+
+  const std::error_code unknown(static_cast<int>(KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN),
+                                gss_mechanism_category());
+  CHECK(std::string(unknown.category().name()) == "gssapi.mech");
+  MESSAGE("KRB5KDC_ERR_S_PRINCIPAL_UNKNOWN: " << unknown.message());
+  CHECK(unknown.message().find("not found") != std::string::npos);
+  CHECK(unknown == condition::auth_failure);
 }

@@ -110,6 +110,8 @@ TEST_CASE("system and resolver errors map to the reply a server sends") {
   CHECK(reply_for(asio::error::host_not_found_try_again) == reply_code::host_unreachable);
   CHECK(reply_for(errc::bad_command) == reply_code::command_not_supported);
   CHECK(reply_for(errc::bad_address_type) == reply_code::address_type_not_supported);
+  CHECK(reply_for(errc::auth_rejected_by_policy) == reply_code::not_allowed);
+  CHECK(reply_for(errc::handshake_timeout) == reply_code::ttl_expired);
   CHECK(reply_for(errc::bad_version) == reply_code::general_failure);
   CHECK(reply_for(std::make_error_code(std::errc::no_buffer_space)) == reply_code::general_failure);
 }
@@ -131,4 +133,8 @@ TEST_CASE("conditions: auth failure, protocol violation, rejected by proxy") {
   CHECK(std::error_code(errc::handshake_timeout) != condition::protocol_violation);
   CHECK(std::string(std::error_condition(condition::auth_failure).category().name()) ==
         "socks5.condition");
+  CHECK(std::error_condition(condition::auth_failure).message() == "authentication failure");
+  CHECK(std::error_condition(condition::protocol_violation).message() == "protocol violation");
+  CHECK(std::error_condition(condition::rejected_by_proxy).message() ==
+        "request rejected by the proxy");
 }
