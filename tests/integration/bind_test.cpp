@@ -4,6 +4,7 @@
 #include <asio/detached.hpp>
 
 #include "bytes.hpp"
+#include "echo_server.hpp"
 #include "proxy.hpp"
 #include "records.hpp"
 #include "run.hpp"
@@ -190,4 +191,23 @@ TEST_CASE("BIND client: a first reply of 0.0.0.0 stands for the proxy's own addr
   CHECK(announced.port() == 0x1092);
   CHECK(peer.ip() == asio::ip::make_address("127.0.0.9"));
   CHECK(peer.port() == 0x15B3);
+}
+
+TEST_CASE(
+    "BIND: a configured listen address the host does not have gets X'01', and service goes on") {
+  asio::io_context ctx;
+  server_options options;
+  options.bind_address = asio::ip::make_address("192.0.2.1");  // TEST-NET-1: on no interface
+  test::proxy proxy(ctx, options);
+  CHECK(bind_and_echo(ctx, proxy, address("127.0.0.1", 0), {}).error == errc::general_failure);
+  // The proxy still serves: a CONNECT through it works.
+  test::echo_server target(ctx);
+  const auto c = proxy.client(ctx);
+  const auto data = test::random_payload(1000, 62);
+  auto got = test::run(ctx, [&]() -> asio::awaitable<test::received> {
+    auto s = co_await c.async_connect(address(target.endpoint()), asio::use_awaitable);
+    auto r = co_await test::echo_round_trip(s, data);
+    co_return r;
+  }());
+  CHECK(got.hash == test::sha256(data));
 }
