@@ -38,7 +38,6 @@ class channel {
 
   // Appends everything TLS has written as frames of `state` (split at 65535 octets).
   void flush(wire::byte state, std::vector<wire::byte>& out);
-  bool has_output() const noexcept { return !output_.empty(); }
 
   // Encrypts `plain` and appends the records (after any output still pending) to `body`,
   // unframed: the caller frames them. Returns false when TLS refused the write.
