@@ -64,12 +64,13 @@ struct sorted_clients {
   int refused = 0;
 };
 
-sorted_clients sort_out(std::vector<raw_client> all, std::chrono::milliseconds wait,
-                        std::uint32_t seed) {
+sorted_clients sort_out(const char* phase, std::vector<raw_client> all,
+                        std::chrono::milliseconds wait, std::uint32_t seed) {
   sorted_clients out;
-  for (auto& c : all) {
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    auto& c = all[i];
     const auto got = answers(c, wait);
-    INFO("answer of " << got.size() << " octets");
+    INFO(std::string(phase) << ", client " << i << ": answer of " << got.size() << " octets");
     if (got.empty()) {
       out.waiting.push_back(std::move(c));
       continue;
@@ -98,18 +99,23 @@ std::vector<raw_client> connect_many(proxy_under_test& proxy, int n) {
 
 }  // namespace
 
-TEST_CASE("out of descriptors: no crash, no busy loop; the waiting clients served afterwards") {
+// Not under the sanitizers: their runtimes need descriptors of their own inside the proxy.
+// UndefinedBehaviorSanitizer's vptr check opens a pipe to probe memory and, failing, reports a
+// valid object as invalid; a report needs its log file and the symbolizer a socket pair.
+TEST_CASE("out of descriptors: no crash, no busy loop; the waiting clients served afterwards" *
+          doctest::skip(sanitized)) {
   proxy_under_test proxy({});
+  INFO(proxy.output());
   descriptor_limit limit(proxy.pid());
   constexpr int n = 5;
   // Sessions established before the descriptors run out.
-  auto before = sort_out(connect_many(proxy, n), 10s, 500);
+  auto before = sort_out("before", connect_many(proxy, n), 10s, 500);
   REQUIRE(before.served.size() == n);
 
   // Room for one descriptor: each client is accepted, but the socket to its target cannot be
   // opened, and it is told so.
   limit.lower_to(static_cast<rlim_t>(lowest_free_fd(proxy.pid()) + 1));
-  auto one = sort_out(connect_many(proxy, n), 10s, 600);
+  auto one = sort_out("room for one", connect_many(proxy, n), 10s, 600);
   CHECK(one.refused == n);
 
   // No room at all: clients cannot even be accepted and wait in the backlog. The refused
@@ -117,7 +123,7 @@ TEST_CASE("out of descriptors: no crash, no busy loop; the waiting clients serve
   REQUIRE(eventually(
       [&] { return count_fds(proxy.pid()).sockets == proxy.baseline_sockets() + 2 * n; }, 10s));
   limit.lower_to(static_cast<rlim_t>(lowest_free_fd(proxy.pid())));
-  auto none = sort_out(connect_many(proxy, n), 1s, 700);
+  auto none = sort_out("no room", connect_many(proxy, n), 1s, 700);
   CHECK(none.waiting.size() == n);
   REQUIRE(proxy.alive());
 
@@ -134,7 +140,7 @@ TEST_CASE("out of descriptors: no crash, no busy loop; the waiting clients serve
 
   // Descriptors free again: every waiting client is accepted and served.
   limit.restore();
-  auto after = sort_out(std::move(none.waiting), 10s, 900);
+  auto after = sort_out("after", std::move(none.waiting), 10s, 900);
   CHECK(after.served.size() == n);
   before.served.clear();
   after.served.clear();

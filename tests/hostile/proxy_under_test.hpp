@@ -33,21 +33,25 @@ inline long rss_tolerance_kib(long baseline_kib) {
   return std::max(4096L, baseline_kib / 10);
 }
 
+// Whether the proxy runs under the sanitizers: tests/sanitize builds the tests and the proxy
+// alike, with AddressSanitizer and UndefinedBehaviorSanitizer together.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool sanitized = true;
+#else
+inline constexpr bool sanitized = false;
+#endif
+#else
+inline constexpr bool sanitized = false;
+#endif
+
 // AddressSanitizer keeps freed memory in a quarantine rather than reusing it, so there resident
 // memory does not come back down after a burst of sessions and cannot be compared with the
 // baseline. A leak is found there instead by LeakSanitizer when the proxy exits (tests/sanitize
 // counts its reports).
-#if defined(__SANITIZE_ADDRESS__)
-inline constexpr bool memory_is_reused = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-inline constexpr bool memory_is_reused = false;
-#else
-inline constexpr bool memory_is_reused = true;
-#endif
-#else
-inline constexpr bool memory_is_reused = true;
-#endif
+inline constexpr bool memory_is_reused = !sanitized;
 
 // So that a thousand connections fit in this process and in the proxy it starts.
 inline void raise_fd_limit() {
