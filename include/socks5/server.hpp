@@ -98,6 +98,9 @@ struct session_record {
   std::optional<address> peer;          // BIND: who connected
   std::chrono::steady_clock::duration duration{};
   std::error_code error;  // why it ended; empty for an orderly end
+  // When an exception ended the session (a throwing handler, verifier or stream): its what(),
+  // and `error` is errc::general_failure.
+  std::string failure;
 
   // "ok", "timeout", "auth-failed", "refused", "error", ...: a word for the log.
   std::string outcome() const;

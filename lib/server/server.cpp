@@ -101,6 +101,7 @@ void server::state::close_all_sessions() {
 
 std::string session_record::outcome() const {
   if (!error) return "ok";
+  if (!failure.empty()) return "error";
   if (error == errc::handshake_timeout || error == errc::idle_timeout || error == errc::ttl_expired)
     return "timeout";
   if (error == condition::auth_failure) return "auth-failed";

@@ -3,6 +3,8 @@
 #include "../auth/select_method.hpp"
 
 #include <asio/connect.hpp>
+#include <cstdio>
+#include <exception>
 
 #include "../net/lookup.hpp"
 
@@ -54,14 +56,44 @@ asio::awaitable<void> session::run() {
   handshake_deadline_ = started_ + server_->options.handshake_timeout;
   arm_watchdog(handshake_deadline_);
 
-  const std::error_code ec = co_await serve();
+  std::error_code ec;
+  bool thrown = false;
+  try {
+    ec = co_await serve();
+  } catch (...) {
+    // Whatever threw (the handler, a verifier, a stream) ends this session and no other.
+    record_.failure = describe(std::current_exception());
+    thrown = true;
+  }
+  if (thrown) {
+    ec = errc::general_failure;
+    // A client whose request was read, and not yet answered, is told: X'01'. (co_await is not
+    // allowed inside a handler, hence out here.)
+    if (record_.cmd && !record_.reply && !forced_end_ && client_.next_layer().is_open()) {
+      try {
+        co_await send_failure(reply_code::general_failure);
+      } catch (...) {
+      }
+    }
+  }
   // A relay runs on without this coroutine, and finishes the session itself.
-  if (relay_started_) co_return;
+  if (relay_started_ && !thrown) co_return;
   finish(ec);
 }
 
+std::string session::describe(std::exception_ptr thrown) {
+  try {
+    std::rethrow_exception(thrown);
+  } catch (const std::exception& e) {
+    return e.what()[0] ? e.what() : "exception";
+  } catch (...) {
+    return "exception of an unknown type";
+  }
+}
+
 void session::finish(std::error_code ec) {
-  if (forced_end_) ec = forced_end_;
+  if (stage_ == stage::done) return;  // once, whoever ends it
+  if (forced_end_ && record_.failure.empty()) ec = forced_end_;
 
   stage_ = stage::done;
   watchdog_.cancel();
@@ -81,7 +113,16 @@ void session::finish(std::error_code ec) {
   }
   record_.duration = clock_type::now() - started_;
   if (const auto& m = server_->options.metrics) m->session_ended(record_);
-  if (server_->options.on_session_end) server_->options.on_session_end(record_);
+  if (server_->options.on_session_end) {
+    try {
+      server_->options.on_session_end(record_);
+    } catch (...) {
+      // The session is over already; the accounting below must still happen, and the failure
+      // has no record left to go to.
+      std::fprintf(stderr, "socks5::server: on_session_end threw: %s\n",
+                   describe(std::current_exception()).c_str());
+    }
+  }
   // Last: the server may complete async_stop() from here on another thread, and whoever waits
   // for it then finds this session counted and recorded.
   server_->session_finished();
@@ -240,7 +281,11 @@ asio::awaitable<std::error_code> session::relay_upstream() {
   detail::start_stream_relay(
       client_, *upstream_, counters_, options,
       [self = shared_from_this()](std::exception_ptr thrown, std::error_code ec) {
-        self->finish(thrown && !ec ? make_error_code(errc::general_failure) : ec);
+        if (thrown) {
+          self->record_.failure = describe(thrown);
+          ec = errc::general_failure;
+        }
+        self->finish(ec);
       });
   co_return std::error_code{};
 }

@@ -38,8 +38,10 @@ class session : public std::enable_shared_from_this<session> {
   // The relay is started and runs on after this returns (relay_started_): unprotected, it is
   // relay_; protected, a stream relay that owns itself.
   asio::awaitable<std::error_code> relay_upstream();
-  // The session's end: the record, the accounting, the hook.
+  // The session's end: the record, the accounting, the hook; once.
   void finish(std::error_code ec);
+  // An exception's text, for the record.
+  static std::string describe(std::exception_ptr thrown);
   // Until the client sends anything or its connection ends (BIND waits, UDP associations).
   asio::awaitable<std::error_code> watch_client();
   void enter_relay_stage();
