@@ -156,9 +156,13 @@ struct server_options {
   // between threads on the relay path. Empty: every session gets a strand of the server's
   // executor, which may then be run by any number of threads.
   std::vector<asio::any_io_executor> session_executors;
-  // Decides each request; without one every request is served as asked.
+  // Decides each request; without one every request is served as asked. A handler that throws
+  // (or whose awaited operation throws) ends that session alone: the client is answered X'01',
+  // and the record has error errc::general_failure and the exception's text in `failure`. The
+  // same holds for an exception from a verifier or a stream anywhere in the session.
   request_handler handler;
-  // Called when a session ends.
+  // Called once when a session ends. An exception from it is written to stderr and does not
+  // keep the session from being counted out.
   std::function<void(const session_record&)> on_session_end;
   // Where sessions are counted for Prometheus (socks5/metrics.hpp); none by default.
   std::shared_ptr<socks5::metrics> metrics;
