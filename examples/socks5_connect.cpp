@@ -1,6 +1,7 @@
 // socks5-connect: relay standard input and output to HOST PORT through a SOCKS5 proxy, e.g.
 //   ssh -o ProxyCommand='socks5-connect --proxy 127.0.0.1:1080 %h %p' user@host
 #include <cstdlib>
+#include <utility>
 
 #include <fmt/core.h>
 #include <asio/co_spawn.hpp>
@@ -54,6 +55,9 @@ Options:
   --udp-listen ADDR:PORT  with --udp: the local port (default 127.0.0.1:0, printed)
   --local-dns         resolve HOST here instead of at the proxy
   --timeout SEC       give up if the connection is not set up in time (default 30)
+  -N, --half-close    on end of standard input, half-close the connection (send
+                      FIN) so the target sees its end; by default it stays open
+                      and the output keeps flowing until the remote side closes
   --help              show this text
 )";
 
@@ -63,6 +67,8 @@ struct config {
   socks5::client_options options;
   std::chrono::milliseconds timeout = std::chrono::seconds(30);
   bool udp = false;
+  // On end of standard input: shut down the sending side (-N), or leave the connection be.
+  bool half_close = false;
   asio::ip::udp::endpoint udp_listen{asio::ip::address_v4::loopback(), 0};
 };
 
@@ -128,11 +134,16 @@ config parse(int argc, char** argv) {
         cfg.options.resolution = socks5::resolve_mode::local;
       } else if (*opt == "--timeout") {
         cfg.timeout = cli::seconds(args.value());
+      } else if (*opt == "--half-close") {
+        cfg.half_close = true;
       } else {
         cli::fail("unknown option '{}' (see --help)", *opt);
       }
     } else if (auto p = args.positional()) {
-      positional.push_back(*p);
+      if (*p == "-N")  // the one short option, as in nc
+        cfg.half_close = true;
+      else
+        positional.push_back(*p);
     } else {
       break;
     }
@@ -159,6 +170,44 @@ config parse(int argc, char** argv) {
     cfg.options.methods = {side};
   }
   return cfg;
+}
+
+// The tunnel as the relay sees it without -N: the end of standard input is not passed on, so
+// the connection stays open both ways (like nc without -N: some servers, microsocks among them,
+// drop both directions on a half-close) and the relay ends when the remote side closes.
+template <class Stream>
+class without_half_close {
+ public:
+  using executor_type = typename Stream::executor_type;
+
+  explicit without_half_close(Stream& s) : s_(s) {}
+
+  executor_type get_executor() { return s_.get_executor(); }
+  Stream& next_layer() { return s_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return s_.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return s_.async_write_some(buffers, std::forward<Token>(token));
+  }
+
+ private:
+  Stream& s_;
+};
+
+// The relay's half-close and close for it (found by argument-dependent lookup).
+template <class Stream>
+asio::awaitable<void> async_shutdown_send(without_half_close<Stream>&) {
+  co_return;
+}
+
+template <class Stream>
+void close_stream(without_half_close<Stream>& s) {
+  socks5::close_stream(s.next_layer());
 }
 
 // Datagrams from the local port go to the target through the association; what comes back goes
@@ -238,7 +287,13 @@ asio::awaitable<int> run(const config& cfg) {
   }
   cli::stdio_stream stdio(ex);
   socks5::relay_counters counters;
-  const std::error_code relay_ec = co_await socks5::relay(stdio, tunnel, counters);
+  std::error_code relay_ec;
+  if (cfg.half_close) {
+    relay_ec = co_await socks5::relay(stdio, tunnel, counters);
+  } else {
+    without_half_close<decltype(tunnel)> open_tunnel(tunnel);
+    relay_ec = co_await socks5::relay(stdio, open_tunnel, counters);
+  }
   if (relay_ec && relay_ec != asio::error::operation_aborted) {
     fmt::print(stderr, "socks5-connect: {}\n", relay_ec.message());
     co_return 1;

@@ -69,9 +69,9 @@ TEST_CASE("socks5-connect --gssapi: through a GSS-API proxy at level 2, and leve
   for (const char* levels : {"2", "1"}) {
     INFO("levels " << levels);
     const auto output_file = realm.dir() / (std::string("connect-output-") + levels);
-    test::process p({*bin, "--proxy", "localhost:" + std::to_string(proxy.port()), "--gssapi",
-                     "--ccache", realm.alice_ccache(), "--gss-levels", levels, "127.0.0.1",
-                     std::to_string(proxy.echo_endpoint().port())},
+    test::process p({*bin, "--half-close", "--proxy", "localhost:" + std::to_string(proxy.port()),
+                     "--gssapi", "--ccache", realm.alice_ccache(), "--gss-levels", levels,
+                     "127.0.0.1", std::to_string(proxy.echo_endpoint().port())},
                     output_file, {}, input);
     CHECK(p.wait(60s) == 0);
     CHECK(test::read_file(output_file) == test::read_file(input));

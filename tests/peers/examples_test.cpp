@@ -27,7 +27,7 @@ TEST_CASE("socks5-connect: stdin from a file and stdout to a file, through an ec
   test::temp_dir dir;
   test::threaded_proxy proxy;
   const auto input = payload_file(dir, 1024 * 1024);
-  test::process p({*bin, "--proxy", "127.0.0.1:" + std::to_string(proxy.port()), "127.0.0.1",
+  test::process p({*bin, "-N", "--proxy", "127.0.0.1:" + std::to_string(proxy.port()), "127.0.0.1",
                    std::to_string(proxy.echo_endpoint().port())},
                   dir / "output", {}, input);
   CHECK(p.wait(30s) == 0);
@@ -41,7 +41,7 @@ TEST_CASE("socks5-connect: through pipes, as an ssh ProxyCommand uses it") {
   test::threaded_proxy proxy;
   const auto input = payload_file(dir, 300000);
   const auto command = "cat '" + input + "' | '" + *bin +
-                       "' --proxy 127.0.0.1:" + std::to_string(proxy.port()) + " localhost " +
+                       "' -N --proxy 127.0.0.1:" + std::to_string(proxy.port()) + " localhost " +
                        std::to_string(proxy.echo_endpoint().port()) + " | cat > '" +
                        (dir / "output") + "'";
   auto [status, out] = test::run_command({"sh", "-c", command}, dir);
@@ -64,12 +64,12 @@ TEST_CASE(
   const auto proxy_arg = "127.0.0.1:" + std::to_string(proxy.port());
   const auto echo_port = std::to_string(proxy.echo_endpoint().port());
 
-  test::process good({*bin, "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port},
+  test::process good({*bin, "-N", "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port},
                      dir / "good", {{"SOCKS5_PASSWORD", "s3cret"}}, input);
   CHECK(good.wait(30s) == 0);
   CHECK(good.output() == "ping\n");
 
-  test::process bad({*bin, "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port},
+  test::process bad({*bin, "-N", "--proxy", proxy_arg, "--user", "carol", "127.0.0.1", echo_port},
                     dir / "bad", {{"SOCKS5_PASSWORD", "wrong"}}, input);
   CHECK(bad.wait(30s) == 1);
   CHECK(bad.output().find("authentication failed") != std::string::npos);

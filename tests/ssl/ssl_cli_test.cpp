@@ -42,7 +42,7 @@ TEST_CASE(
   const auto input = dir.write("input", std::string(payload.begin(), payload.end()));
   const std::vector<std::string> base{*connect_bin, "--proxy", "localhost:" + std::to_string(port),
                                       "--ssl",      "--ca",    certs().cert("ca"),
-                                      "--ssl-user", "carol"};
+                                      "--ssl-user", "carol",   "-N"};
   auto args = base;
   args.insert(args.end(), {"127.0.0.1", std::to_string(target.echo.port())});
   test::process good(args, dir / "output", {{"SOCKS5_PASSWORD", "secret"}}, input);
@@ -85,7 +85,7 @@ TEST_CASE(
   test::process p(
       {*connect_bin, "--proxy", "localhost:" + std::to_string(port), "--ssl", "--ca",
        certs().cert("ca"), "--cert", certs().cert("alice"), "--key", certs().key("alice"),
-       "--ssl-method-code", "0x06", "127.0.0.1", std::to_string(target.echo.port())},
+       "--ssl-method-code", "0x06", "-N", "127.0.0.1", std::to_string(target.echo.port())},
       dir / "output", {}, input);
   CHECK(p.wait(60s) == 0);
   CHECK(test::read_file(dir / "output") == "mutual tls\n");

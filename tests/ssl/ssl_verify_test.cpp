@@ -162,7 +162,8 @@ TEST_CASE("socks5-proxy --client-ca refuses socks5-connect without a client cert
   REQUIRE(test::wait_for_port(port));
   const auto input = dir.write("input", "no certificate\n");
   const std::vector<std::string> base{*connect_bin, "--proxy", "localhost:" + std::to_string(port),
-                                      "--ssl",      "--ca",    certs().cert("ca")};
+                                      "--ssl",      "--ca",    certs().cert("ca"),
+                                      "-N"};
   const std::vector<std::string> target{"127.0.0.1",
                                         std::to_string(target_host.echo_endpoint().port())};
   auto without = base;
