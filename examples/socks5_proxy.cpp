@@ -57,8 +57,8 @@ Options:
   --client-ca FILE         SSL: require client certificates signed by these CAs (PEM); the
                            certificate's subject becomes the session's identity
   --ssl-subauth userpass   SSL: require username/password inside TLS (with --users FILE)
-  --ssl-method-code CODE   SSL: 0x86 (the draft's, default) or 0x06 (IANA's); repeatable to
-                           accept both
+  --ssl-method-code CODE   SSL: accept only 0x86 (the draft's) or 0x06 (IANA's); by default
+                           both are accepted
   --no-bind                refuse BIND (X'07')
   --bind-address ADDR      BIND listens on this address (default: the one the client used)
   --no-udp                 refuse UDP ASSOCIATE (X'07')
@@ -336,8 +336,11 @@ config parse(int argc, char** argv) {
         load_users();
         cfg.ssl.subauth = {socks5::UserPassAuth::server{users}};
       }
-      if (cfg.ssl_codes.empty()) cfg.ssl_codes.push_back(socks5::method::ssl);
-      for (auto code : cfg.ssl_codes) {
+      // No --ssl-method-code: one side that answers to both X'86' and X'06'.
+      std::vector<std::optional<socks5::method_code>> codes(cfg.ssl_codes.begin(),
+                                                            cfg.ssl_codes.end());
+      if (codes.empty()) codes.emplace_back();
+      for (auto code : codes) {
         cfg.ssl.code = code;
         std::error_code ec;
         auto ssl = socks5::SslAuth::server::create(cfg.ssl, ec);

@@ -42,7 +42,8 @@ template <class NextLayer>
 asio::awaitable<handshake_result<NextLayer>> negotiate(NextLayer next, const client_options& opts) {
   wire::method_request greeting;
   for (const auto& side : opts.methods)
-    greeting.methods.push_back(side.code());
+    for (method_code c : side.codes())
+      greeting.methods.push_back(c);
   wire::method_request_buffer out;
   if (auto ec = wire::encode(greeting, out))
     co_return handshake_result<NextLayer>{ec, stream<NextLayer>(std::move(next))};
@@ -59,7 +60,7 @@ asio::awaitable<handshake_result<NextLayer>> negotiate(NextLayer next, const cli
   const method_code chosen = selection.value.method;
   const any_client_auth* side = nullptr;
   for (const auto& s : opts.methods)
-    if (s.code() == chosen && !side) side = &s;
+    if (!side) side = s.as(chosen);
   std::error_code ec;
   if (chosen == method::no_acceptable)
     ec = errc::no_acceptable_methods;

@@ -16,8 +16,20 @@ SslAuth::client SslAuth::client::create(client_options options, std::error_code&
   return client(detail::make_client_config(std::move(options), ec));
 }
 
+namespace {
+// A code set narrows to it; unset, both: the draft's X'86', then IANA's X'06'.
+std::vector<method_code> ssl_codes(const std::optional<method_code>& code) {
+  if (code) return {*code};
+  return {method::ssl, method::ssl_iana};
+}
+}  // namespace
+
 method_code SslAuth::client::code() const {
-  return config_ ? config_->options.code : method::ssl;
+  return codes().front();
+}
+
+std::vector<method_code> SslAuth::client::codes() const {
+  return ssl_codes(config_ ? config_->options.code : std::nullopt);
 }
 
 SslAuth::client_machine SslAuth::client::start(const client_auth_context& c) const {
@@ -29,7 +41,11 @@ SslAuth::server SslAuth::server::create(server_options options, std::error_code&
 }
 
 method_code SslAuth::server::code() const {
-  return config_ ? config_->options.code : method::ssl;
+  return codes().front();
+}
+
+std::vector<method_code> SslAuth::server::codes() const {
+  return ssl_codes(config_ ? config_->options.code : std::nullopt);
 }
 
 SslAuth::server_machine SslAuth::server::start(const server_auth_context&) const {

@@ -115,7 +115,8 @@ auth_step negotiation::on_options_answer() {
 
   wire::method_request greeting;
   for (const auto& side : client_config_->options.subauth)
-    greeting.methods.push_back(side.code());
+    for (method_code c : side.codes())
+      greeting.methods.push_back(c);
   wire::method_request_buffer message;
   if (auto ec = wire::encode(greeting, message)) return fail(ec);
   out_.clear();
@@ -132,7 +133,7 @@ auth_step negotiation::on_method_selection() {
   const method_code chosen = selection.value.method;
   if (chosen == method::no_acceptable) return fail(errc::no_acceptable_methods);
   for (const auto& side : client_config_->options.subauth) {
-    if (side.code() != chosen) continue;
+    if (!side.as(chosen)) continue;
     sub_ = side.start(client_auth_context{server_name_});
     return run_sub();
   }

@@ -93,8 +93,8 @@ TEST_CASE("SSL method: 10 MiB both ways, and a capture with STATE 01..04 and no 
   for (const auto* direction : {&wire.to_server, &wire.to_client}) {
     CHECK(std::search(direction->begin(), direction->end(), marker.begin(), marker.end()) ==
           direction->end());
-    // After the 3- or 2-octet method negotiation, nothing but frames.
-    const auto f = frames_in(*direction, direction == &wire.to_server ? 3 : 2);
+    // After the 4- or 2-octet method negotiation, nothing but frames.
+    const auto f = frames_in(*direction, direction == &wire.to_server ? 4 : 2);
     CHECK(f.well_formed);
     CHECK(std::is_sorted(f.states.begin(), f.states.end()));
     REQUIRE_FALSE(f.states.empty());
@@ -103,8 +103,9 @@ TEST_CASE("SSL method: 10 MiB both ways, and a capture with STATE 01..04 and no 
     CHECK(std::find(f.states.begin(), f.states.end(), 0x03) != f.states.end());
     CHECK(f.states.back() == 0x04);  // close_notify, both ways
   }
-  CHECK(std::vector<std::uint8_t>(wire.to_server.begin(), wire.to_server.begin() + 3) ==
-        std::vector<std::uint8_t>{0x05, 0x01, 0x86});
+  // Both codes offered, the draft's first; the server prefers it too.
+  CHECK(std::vector<std::uint8_t>(wire.to_server.begin(), wire.to_server.begin() + 4) ==
+        std::vector<std::uint8_t>{0x05, 0x02, 0x86, 0x06});
   CHECK(std::vector<std::uint8_t>(wire.to_client.begin(), wire.to_client.begin() + 2) ==
         std::vector<std::uint8_t>{0x05, 0x86});
   auto records = log.wait_for(1);
@@ -239,7 +240,7 @@ TEST_CASE("no downgrade: a server that requires SSL and a client that requires S
         errc::unoffered_method);
 }
 
-TEST_CASE("the method code: X'86' by default, X'06' as a configured alias on both sides") {
+TEST_CASE("the method code: narrowed to X'06' on both sides, or to X'86' against X'06'") {
   asio::io_context ctx;
   test::echo_server target(ctx);
   const address where(target.endpoint());
@@ -249,14 +250,18 @@ TEST_CASE("the method code: X'86' by default, X'06' as a configured alias on bot
   auto co = trusting_test_ca();
   co.code = method::ssl_iana;
   CHECK_FALSE(connect_error(ctx, proxy.port(), ssl_client(co), where));
-  // X'86' against a server answering only to X'06': no common method.
-  CHECK(connect_error(ctx, proxy.port(), ssl_client(), where) == errc::no_acceptable_methods);
-  // A server may accept both codes as one method.
+  // A client narrowed to X'86' against a server answering only to X'06': no common method.
+  auto draft = trusting_test_ca();
+  draft.code = method::ssl;
+  CHECK(connect_error(ctx, proxy.port(), ssl_client(draft), where) == errc::no_acceptable_methods);
+  // A server may also list each code as a method of its own.
+  SslAuth::server_options draft_server;
+  draft_server.code = method::ssl;
   server_options both;
-  both.methods = {ssl_server(), ssl_server(so)};
+  both.methods = {ssl_server(draft_server), ssl_server(so)};
   test::proxy both_proxy(ctx, both);
   CHECK_FALSE(connect_error(ctx, both_proxy.port(), ssl_client(co), where));
-  CHECK_FALSE(connect_error(ctx, both_proxy.port(), ssl_client(), where));
+  CHECK_FALSE(connect_error(ctx, both_proxy.port(), ssl_client(draft), where));
 }
 
 namespace {

@@ -1,9 +1,12 @@
 // Type erasure for auth method sides, so that a run-time list of methods can be configured.
 #pragma once
 
+#include <algorithm>
 #include <memory>
+#include <span>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "socks5/auth/method.hpp"
 
@@ -31,13 +34,51 @@ class machine_model final : public auth_machine {
   M m_;
 };
 
-template <class Context>
+// A side may answer to more than one code (the SSL method: X'86' and X'06'), by having
+//   std::vector<method_code> codes() const;   // in its order of preference, code() first
+// Each code then has an alias, the same side answering as that code, which is what the
+// method selection hands out: its code() is the code the peer is told.
+template <class S>
+concept MultiCodeSide = requires(const S& s) {
+  { s.codes() } -> std::convertible_to<std::vector<method_code>>;
+};
+
+template <class Context, class Derived>
 class any_side {
  public:
   template <class Side>
-  explicit any_side(Side side) : impl_(std::make_shared<model<Side>>(std::move(side))) {}
+  explicit any_side(Side side)
+      : impl_(std::make_shared<model<Side>>(std::move(side))), code_(impl_->code()) {
+    if constexpr (MultiCodeSide<Side>) {
+      const std::vector<method_code> codes = static_cast<const model<Side>&>(*impl_).side.codes();
+      if (codes.size() > 1) {
+        auto aliases = std::make_shared<std::vector<Derived>>();
+        for (method_code c : codes)
+          aliases->push_back(Derived(alias{impl_, c}));
+        aliases_ = std::move(aliases);
+      }
+    }
+  }
 
-  method_code code() const { return impl_->code(); }
+  // The code this side answers as (for a side of several codes, its first until an alias of
+  // another is taken with as()).
+  method_code code() const { return code_; }
+  // Every code this side answers to, in its order of preference.
+  std::vector<method_code> codes() const {
+    if (!aliases_) return {code_};
+    std::vector<method_code> all;
+    for (const Derived& a : *aliases_)
+      all.push_back(a.code_);
+    return all;
+  }
+  // This side answering as `c`, or null when it does not answer to `c`. The alias lives as
+  // long as any copy of this side.
+  const Derived* as(method_code c) const {
+    if (!aliases_) return c == code_ ? static_cast<const Derived*>(this) : nullptr;
+    const auto it = std::find_if(aliases_->begin(), aliases_->end(),
+                                 [c](const Derived& a) { return a.code_ == c; });
+    return it == aliases_->end() ? nullptr : &*it;
+  }
   std::unique_ptr<auth_machine> start(const Context& c) const { return impl_->start(c); }
 
  private:
@@ -56,28 +97,47 @@ class any_side {
     }
     Side side;
   };
+
+ protected:
+  struct alias {
+    std::shared_ptr<const concept_t> impl;
+    method_code code;
+  };
+  explicit any_side(alias a) : impl_(std::move(a.impl)), code_(a.code) {}
+
+ private:
   // Immutable once built, so copies of an options struct share it.
   std::shared_ptr<const concept_t> impl_;
+  method_code code_;
+  std::shared_ptr<const std::vector<Derived>> aliases_;  // one per code; null: a single code
 };
 
 }  // namespace detail
 
 // Any client side of any AuthMethod.
-class any_client_auth : public detail::any_side<client_auth_context> {
+class any_client_auth : public detail::any_side<client_auth_context, any_client_auth> {
  public:
   // The self check comes first: it keeps copying from asking whether a copy is a side.
   template <class Side>
   requires(!std::is_same_v<std::remove_cvref_t<Side>, any_client_auth>) &&
       ClientAuthSide<Side> any_client_auth(Side side) : any_side(std::move(side)) {}
+ private:
+  // An alias of a side of several codes (see any_side).
+  friend class detail::any_side<client_auth_context, any_client_auth>;
+  explicit any_client_auth(alias a) : any_side(std::move(a)) {}
 };
 
 // Any server side of any AuthMethod.
-class any_server_auth : public detail::any_side<server_auth_context> {
+class any_server_auth : public detail::any_side<server_auth_context, any_server_auth> {
  public:
   // The self check comes first: it keeps copying from asking whether a copy is a side.
   template <class Side>
   requires(!std::is_same_v<std::remove_cvref_t<Side>, any_server_auth>) &&
       ServerAuthSide<Side> any_server_auth(Side side) : any_side(std::move(side)) {}
+ private:
+  // An alias of a side of several codes (see any_side).
+  friend class detail::any_side<server_auth_context, any_server_auth>;
+  explicit any_server_auth(alias a) : any_side(std::move(a)) {}
 };
 
 }  // namespace socks5

@@ -2,9 +2,15 @@
 // STATE 01 frames, option negotiation (and optionally a whole RFC 1928 subauthentication) inside
 // TLS in STATE 02, then the request, reply and data in STATE 03, and close_notify in STATE 04.
 // On BoringSSL; this header does not include it.
+//
+// The method's code: IANA's registry assigns X'06' (method::ssl_iana); the draft used X'86'
+// (method::ssl) before that. Both are the same method. By default a client offers X'86' then
+// X'06' in one greeting and works with whichever the server picks, and a server answers to
+// both (X'86' first when a client offers both); each side's `code` option narrows it to one.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -23,8 +29,9 @@ struct ssl_server_state;
 
 struct SslAuth {
   struct client_options {
-    // X'86' as the draft says; method::ssl_iana (X'06') for peers that use IANA's code.
-    method_code code = method::ssl;
+    // Unset: X'86' and X'06' are both offered, in that order. Set: only that code (method::ssl,
+    // X'86', the draft's; method::ssl_iana, X'06', IANA's).
+    std::optional<method_code> code;
     // Trust anchors (PEM). Empty: the system's store (/etc/ssl/certs).
     std::string ca_file;
     // The name the certificate must carry and that is sent as SNI. Empty: the proxy's host.
@@ -46,7 +53,8 @@ struct SslAuth {
   };
 
   struct server_options {
-    method_code code = method::ssl;
+    // Unset: X'86' and X'06' are both accepted (X'86' preferred). Set: only that code.
+    std::optional<method_code> code;
     std::string cert_file;  // PEM certificate chain
     std::string key_file;   // PEM private key
     // When set, clients must present a certificate signed by these CAs (mutual TLS); its
@@ -95,7 +103,9 @@ struct SslAuth {
    public:
     // Loads the trust anchors and client certificate now, so errors show at configuration.
     static client create(client_options options, std::error_code& ec);
-    method_code code() const;
+    method_code code() const;  // the first of codes()
+    // The codes this side answers to, in order of preference (see the top of this header).
+    std::vector<method_code> codes() const;
     client_machine start(const client_auth_context& c) const;
 
    private:
@@ -107,7 +117,9 @@ struct SslAuth {
    public:
     // Loads the certificate chain, key and client CAs now.
     static server create(server_options options, std::error_code& ec);
-    method_code code() const;
+    method_code code() const;  // the first of codes()
+    // The codes this side answers to, in order of preference (see the top of this header).
+    std::vector<method_code> codes() const;
     server_machine start(const server_auth_context& c) const;
 
    private:
