@@ -144,6 +144,7 @@ void log_session(const socks5::session_record& r) {
     extra += fmt::format(" datagrams={}/{} dropped={}", r.datagrams_up, r.datagrams_down,
                          r.datagrams_dropped);
   if (r.error) extra += " error=" + cli::quote(r.error.message());
+  if (!r.failure.empty()) extra += " exception=" + cli::quote(r.failure);
   // Written with fwrite, not fmt::print, which throws when stdout has gone (a closed pipe,
   // with SIGPIPE ignored): a lost log line must not disturb the sessions.
   const auto line = fmt::format(
