@@ -50,7 +50,7 @@ Options:
   --ssl-user NAME     SSL: username/password inside TLS; the password comes from
                       --ssl-pass or $SOCKS5_PASSWORD
   --ssl-pass PASS     SSL: that password
-  --ssl-method-code CODE  SSL: 0x86 (default) or 0x06
+  --ssl-method-code CODE  SSL: offer only 0x86 or only 0x06 (default: both)
   --udp               relay UDP datagrams instead of a stream
   --udp-listen ADDR:PORT  with --udp: the local port (default 127.0.0.1:0, printed)
   --local-dns         resolve HOST here instead of at the proxy
