@@ -11,15 +11,17 @@ class socks5_category_impl final : public std::error_category {
 
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::general_failure: return "general SOCKS server failure";
-      case errc::not_allowed: return "connection not allowed by ruleset";
-      case errc::network_unreachable: return "network unreachable";
-      case errc::host_unreachable: return "host unreachable";
-      case errc::connection_refused: return "connection refused";
-      case errc::ttl_expired: return "TTL expired";
-      case errc::command_not_supported: return "command not supported";
-      case errc::address_type_not_supported: return "address type not supported";
-      case errc::unknown_reply_code: return "unknown reply code";
+      // Reply codes: the proxy is named as the one that failed, so that a refusal by the
+      // proxy never reads like a local network error (the OS's "Connection refused").
+      case errc::general_failure: return "proxy: general failure (X'01')";
+      case errc::not_allowed: return "proxy: connection not allowed by ruleset (X'02')";
+      case errc::network_unreachable: return "proxy: network unreachable (X'03')";
+      case errc::host_unreachable: return "proxy: host unreachable (X'04')";
+      case errc::connection_refused: return "proxy refused the connection to the target (X'05')";
+      case errc::ttl_expired: return "proxy: TTL expired (X'06')";
+      case errc::command_not_supported: return "proxy: command not supported (X'07')";
+      case errc::address_type_not_supported: return "proxy: address type not supported (X'08')";
+      case errc::unknown_reply_code: return "proxy: unknown reply code";
       case errc::bad_version: return "wrong protocol version";
       case errc::no_methods: return "no authentication methods offered";
       case errc::bad_address_type: return "unknown address type";

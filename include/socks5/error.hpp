@@ -1,13 +1,18 @@
 // Errors of the socks5 library: one enum, one category, and the conditions callers test for.
 #pragma once
 
+#include "socks5/detail/config.hpp"
+
 #include <cstdint>
 #include <string>
 #include <system_error>
 
 namespace socks5 {
 
-// Values 1-8 are the RFC 1928 reply codes, so a reply maps to an error by value.
+// Values 1-8 are the RFC 1928 reply codes, so a reply maps to an error by value. Their
+// messages name the proxy as the one that failed and give the code, e.g. "proxy refused the
+// connection to the target (X'05')", so that they never read like the local network errors of
+// the same name (std::errc::connection_refused's "Connection refused").
 enum class errc : int {
   // Reply codes received from (or sent by) a proxy.
   general_failure = 1,

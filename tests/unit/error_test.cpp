@@ -11,7 +11,7 @@ using namespace socks5;
 TEST_CASE("the category is named socks5 and every code has its own message") {
   const std::error_code ec = errc::host_unreachable;
   CHECK(std::string(ec.category().name()) == "socks5");
-  CHECK(ec.message() == "host unreachable");
+  CHECK(ec.message() == "proxy: host unreachable (X'04')");
   const errc all[] = {errc::general_failure,
                       errc::not_allowed,
                       errc::network_unreachable,
@@ -137,4 +137,27 @@ TEST_CASE("conditions: auth failure, protocol violation, rejected by proxy") {
   CHECK(std::error_condition(condition::protocol_violation).message() == "protocol violation");
   CHECK(std::error_condition(condition::rejected_by_proxy).message() ==
         "request rejected by the proxy");
+}
+
+TEST_CASE("reply codes name the proxy, so a refusal never reads like a local network error") {
+  const std::error_code refused = error_from_reply(0x05);
+  CHECK(refused == errc::connection_refused);
+  CHECK(refused.message() == "proxy refused the connection to the target (X'05')");
+  CHECK(refused.message() != std::make_error_code(std::errc::connection_refused).message());
+  CHECK(refused.message() != std::error_code(asio::error::connection_refused).message());
+  CHECK(error_from_reply(0x01).message() == "proxy: general failure (X'01')");
+  CHECK(error_from_reply(0x02).message() == "proxy: connection not allowed by ruleset (X'02')");
+  CHECK(error_from_reply(0x03).message() == "proxy: network unreachable (X'03')");
+  CHECK(error_from_reply(0x06).message() == "proxy: TTL expired (X'06')");
+  CHECK(error_from_reply(0x07).message() == "proxy: command not supported (X'07')");
+  CHECK(error_from_reply(0x08).message() == "proxy: address type not supported (X'08')");
+  const std::errc local[] = {std::errc::network_unreachable, std::errc::host_unreachable,
+                             std::errc::timed_out, std::errc::address_family_not_supported};
+  for (std::uint8_t rep = 1; rep <= 8; ++rep) {
+    CAPTURE(int(rep));
+    const std::string text = error_from_reply(rep).message();
+    CHECK(text.starts_with("proxy"));
+    for (std::errc e : local)
+      CHECK(text != std::make_error_code(e).message());
+  }
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "socks5/auth/method.hpp"
+#include "socks5/auth/no_auth.hpp"
 
 namespace socks5 {
 
@@ -114,26 +115,44 @@ class any_side {
 
 }  // namespace detail
 
-// Any client side of any AuthMethod.
+// Any client side of any AuthMethod. A type that is not a ClientAuthSide is still accepted by
+// overload resolution, and then fails a static_assert naming the requirement it misses (see
+// require_client_auth_side in auth/method.hpp) rather than a "no matching constructor" error.
 class any_client_auth : public detail::any_side<client_auth_context, any_client_auth> {
  public:
   // The self check comes first: it keeps copying from asking whether a copy is a side.
   template <class Side>
-  requires(!std::is_same_v<std::remove_cvref_t<Side>, any_client_auth>) &&
-      ClientAuthSide<Side> any_client_auth(Side side) : any_side(std::move(side)) {}
+  requires detail::other_than<Side, any_client_auth> && ClientAuthSide<Side> any_client_auth(
+      Side side)
+      : any_side(std::move(side)) {}
+
+  template <class Side>
+  requires detail::other_than<Side, any_client_auth> any_client_auth(Side)
+      : any_client_auth(NoAuth::client{}) {  // a placeholder: this never compiles
+    static_assert(require_client_auth_side<Side>());
+  }
+
  private:
   // An alias of a side of several codes (see any_side).
   friend class detail::any_side<client_auth_context, any_client_auth>;
   explicit any_client_auth(alias a) : any_side(std::move(a)) {}
 };
 
-// Any server side of any AuthMethod.
+// Any server side of any AuthMethod; other types fail a static_assert as for any_client_auth.
 class any_server_auth : public detail::any_side<server_auth_context, any_server_auth> {
  public:
   // The self check comes first: it keeps copying from asking whether a copy is a side.
   template <class Side>
-  requires(!std::is_same_v<std::remove_cvref_t<Side>, any_server_auth>) &&
-      ServerAuthSide<Side> any_server_auth(Side side) : any_side(std::move(side)) {}
+  requires detail::other_than<Side, any_server_auth> && ServerAuthSide<Side> any_server_auth(
+      Side side)
+      : any_side(std::move(side)) {}
+
+  template <class Side>
+  requires detail::other_than<Side, any_server_auth> any_server_auth(Side)
+      : any_server_auth(NoAuth::server{}) {  // a placeholder: this never compiles
+    static_assert(require_server_auth_side<Side>());
+  }
+
  private:
   // An alias of a side of several codes (see any_side).
   friend class detail::any_side<server_auth_context, any_server_auth>;
