@@ -51,7 +51,9 @@ Options:
   --gss-levels LIST        GSS-API: protection levels accepted, e.g. 1,2 (default 1,2;
                            1 integrity, 2 confidentiality)
   --gss-allow-clear        GSS-API: also accept level 0, no protection after authentication
-  --gss-nec                GSS-API: level octet sent raw (NEC compatibility mode)
+  --gss-nec                GSS-API: also accept NEC clients (curl --socks5-gssapi-nec),
+                           whose level octet goes raw; detected per client, standard
+                           clients keep working
   --cert FILE              SSL: the server's certificate chain (PEM)
   --key FILE               SSL: its private key (PEM)
   --client-ca FILE         SSL: require client certificates signed by these CAs (PEM); the

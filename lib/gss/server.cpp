@@ -116,15 +116,18 @@ struct gss_server_state {
     if (in.type() == wire::frame_type::abort) return fail(errc::peer_aborted);
     if (in.type() != wire::frame_type::gss_protection) return abort(errc::bad_frame_type);
     const auto& o = acceptor->options;
+    // With NEC compatibility on, each client is answered in the form it used; with it off, a
+    // raw octet goes to gss_unwrap and fails like any other bad token.
+    const bool raw = o.nec && gss::is_raw_level(in.token());
     gss_level requested{};
-    if (auto ec = gss::decode_level(context->context.get(), in.token(), o.nec, requested))
+    if (auto ec = gss::decode_level(context->context.get(), in.token(), raw, requested))
       return abort(ec);
     agreed = decide(requested);
     if (agreed == gss_level::selective && !o.selective)
       return abort(errc::protection_level_rejected);
     if (agreed == gss_level::clear && !o.allow_clear) return abort(errc::protection_level_rejected);
     std::vector<wire::byte> body;
-    if (auto ec = gss::encode_level(context->context.get(), agreed, o.nec, body)) return abort(ec);
+    if (auto ec = gss::encode_level(context->context.get(), agreed, raw, body)) return abort(ec);
     return send(wire::frame_type::gss_protection, body, stage::level_sent);
   }
 

@@ -79,8 +79,13 @@ struct GssapiAuth {
     // The level to answer for a requested one. By default the requested level when accepted,
     // otherwise the strongest accepted level (the client then decides whether to go on).
     std::function<gss_level(gss_level requested)> answer;
-    bool allow_clear = false;        // accept level 0: no protection after authentication
-    bool nec = false;                // the level octet comes and goes raw
+    bool allow_clear = false;  // accept level 0: no protection after authentication
+    // NEC compatibility (curl's and Dante's "NEC" clients): also accept a level octet sent raw,
+    // and answer such a client raw. Each client's form is told from its level message (a raw
+    // octet has LEN 1, a wrapped token never does), so standard clients keep working on the same
+    // server at every level these options accept. Off by default: a raw octet is unprotected, and
+    // when off a raw level message is refused like any bad token.
+    bool nec = false;
     gss_selective_policy selective;  // needed when gss_level::selective is accepted
   };
 
