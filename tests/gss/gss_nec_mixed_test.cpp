@@ -258,7 +258,10 @@ TEST_CASE("nec mixed: the MIT peer in standard and NEC form against one listener
   const std::vector<std::pair<bool, int>> runs = {
       {false, 0}, {true, 1}, {false, 1}, {true, 2}, {false, 2}};
   std::size_t done = 0;
-  for (const auto& [nec, level] : runs) {
+  for (const auto& run : runs) {
+    // Plain locals: clang 14 cannot capture structured bindings in INFO's lambda.
+    const bool nec = run.first;
+    const int level = run.second;
     INFO(form(nec) << " MIT client, level " << level);
     auto [status, out] = python_client(listener.proxy, nec, level);
     const std::string output = out;
